@@ -1,0 +1,40 @@
+/*
+ * json.h - JSON views of library objects, for the edges (the CLI's --json
+ * output and the HTTP API). The only public header that exposes cJSON.
+ * Every function returns a new cJSON tree owned by the caller (free with
+ * cJSON_Delete), or NULL when out of memory.
+ */
+#ifndef AIMS_JSON_H
+#define AIMS_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "aims/manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What aims_json_manifest includes beyond the summary fields. */
+enum {
+	AIMS_JSON_FIELDS = 1 << 0,   /* every front-matter key, unknown ones too */
+	AIMS_JSON_BODY = 1 << 1,     /* body text, title, sections, code blocks */
+	AIMS_JSON_PROBLEMS = 1 << 2, /* load problems */
+	AIMS_JSON_FULL = AIMS_JSON_FIELDS | AIMS_JSON_BODY | AIMS_JSON_PROBLEMS
+};
+
+/* A YAML node as JSON: plain scalars become numbers, booleans or null as
+ * YAML reads them; everything else a string. NULL node gives JSON null. */
+cJSON *aims_json_from_yaml(const aims_yaml_node *node);
+
+/* A manifest: id, kind, name, status, priority, description, triggers,
+ * path, and what flags ask for. */
+cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
+
+/* A position as {"line": L, "column": C}. */
+cJSON *aims_json_pos(aims_pos pos);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,192 @@
+/*
+ * json.c - JSON views of manifests and YAML trees (cJSON stays at the
+ * edges: the CLI's --json and the HTTP API both come through here).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aims/json.h"
+
+static cJSON *yaml_scalar(const aims_yaml_node *node)
+{
+	const char *type = aims_yaml_type_name(node);
+
+	if (strcmp(type, "null") == 0)
+		return cJSON_CreateNull();
+	if (strcmp(type, "boolean") == 0)
+		return cJSON_CreateBool(node->value[0] == 't' || node->value[0] == 'T');
+	if (strcmp(type, "number") == 0) {
+		char *end;
+		double d = strtod(node->value, &end);
+
+		/* Hex, octal and "1_000" are numbers to YAML 1.1 but not to
+		 * strtod: keep the text rather than guess. */
+		if (*end == '\0')
+			return cJSON_CreateNumber(d);
+	}
+	return cJSON_CreateString(node->value);
+}
+
+cJSON *aims_json_from_yaml(const aims_yaml_node *node)
+{
+	cJSON *json;
+
+	if (!node)
+		return cJSON_CreateNull();
+	if (node->type == AIMS_YAML_SCALAR)
+		return yaml_scalar(node);
+	json = node->type == AIMS_YAML_SEQUENCE ? cJSON_CreateArray() : cJSON_CreateObject();
+	if (!json)
+		return NULL;
+	for (size_t i = 0; i < node->count; i++) {
+		cJSON *item = aims_json_from_yaml(node->items[i]);
+
+		if (!item) {
+			cJSON_Delete(json);
+			return NULL;
+		}
+		if (node->type == AIMS_YAML_SEQUENCE) {
+			cJSON_AddItemToArray(json, item);
+		} else {
+			const aims_yaml_node *key = node->keys[i];
+			const char *name = key->type == AIMS_YAML_SCALAR ? key->value : "?";
+
+			/* JSON objects keep one value per key: the first, as the
+			 * typed model does. The check is linear, so huge maps
+			 * (hostile input) skip it rather than go quadratic. */
+			if (node->count <= 256 && cJSON_GetObjectItemCaseSensitive(json, name))
+				cJSON_Delete(item);
+			else
+				cJSON_AddItemToObject(json, name, item);
+		}
+	}
+	return json;
+}
+
+cJSON *aims_json_pos(aims_pos pos)
+{
+	cJSON *json = cJSON_CreateObject();
+
+	if (!json)
+		return NULL;
+	cJSON_AddNumberToObject(json, "line", pos.line);
+	cJSON_AddNumberToObject(json, "column", pos.col);
+	return json;
+}
+
+static void add_string_or_null(cJSON *obj, const char *name, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(obj, name, value);
+	else
+		cJSON_AddNullToObject(obj, name);
+}
+
+static cJSON *strlist(const aims_strlist *list)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < list->count; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(list->items[i]));
+	return arr;
+}
+
+static void add_body(cJSON *obj, const aims_manifest *m)
+{
+	cJSON *sections = cJSON_AddArrayToObject(obj, "sections");
+	cJSON *blocks = cJSON_AddArrayToObject(obj, "codeBlocks");
+
+	add_string_or_null(obj, "title", m->title);
+	cJSON_AddStringToObject(obj, "body", m->body ? m->body : "");
+	for (size_t i = 0; sections && i < m->section_count; i++) {
+		const aims_section *s = &m->sections[i];
+		cJSON *item = cJSON_CreateObject();
+		char *text = strndup(m->body + s->offset, s->len);
+
+		cJSON_AddStringToObject(item, "title", s->title);
+		cJSON_AddNumberToObject(item, "line", s->line);
+		cJSON_AddStringToObject(item, "markdown", text ? text : "");
+		free(text);
+		cJSON_AddItemToArray(sections, item);
+	}
+	for (size_t i = 0; blocks && i < m->code_block_count; i++) {
+		const aims_code_block *b = &m->code_blocks[i];
+		cJSON *item = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(item, "info", b->info);
+		cJSON_AddNumberToObject(item, "line", b->line);
+		cJSON_AddStringToObject(item, "code", b->literal);
+		cJSON_AddItemToArray(blocks, item);
+	}
+	cJSON_AddNumberToObject(obj, "tables", (double)m->table_count);
+}
+
+static void add_problems(cJSON *obj, const aims_manifest *m)
+{
+	cJSON *arr = cJSON_AddArrayToObject(obj, "problems");
+
+	for (size_t i = 0; arr && i < m->problem_count; i++) {
+		const aims_problem *p = &m->problems[i];
+		cJSON *item = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(item, "rule", p->rule);
+		cJSON_AddStringToObject(item, "severity",
+					p->severity == AIMS_SEVERITY_ERROR ? "error" : "warning");
+		cJSON_AddNumberToObject(item, "line", p->pos.line);
+		cJSON_AddNumberToObject(item, "column", p->pos.col);
+		cJSON_AddStringToObject(item, "message", p->message);
+		cJSON_AddItemToArray(arr, item);
+	}
+}
+
+cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags)
+{
+	cJSON *obj = cJSON_CreateObject();
+	cJSON *exec;
+
+	if (!obj)
+		return NULL;
+	add_string_or_null(obj, "id", m->id.str);
+	cJSON_AddBoolToObject(obj, "idInferred", m->id_inferred);
+	cJSON_AddStringToObject(obj, "type", aims_kind_name(m->kind));
+	cJSON_AddBoolToObject(obj, "typeInferred", m->kind_inferred);
+	add_string_or_null(obj, "name", m->name.str);
+	add_string_or_null(obj, "description", m->description.str);
+	cJSON_AddStringToObject(obj, "status",
+				m->status == AIMS_STATUS_OTHER ? m->status_field.str
+							       : aims_status_name(m->status));
+	cJSON_AddBoolToObject(obj, "routable", aims_status_routable(m->status));
+	cJSON_AddStringToObject(obj, "priority",
+				m->priority == AIMS_PRIORITY_OTHER
+					? m->priority_field.str
+					: aims_priority_name(m->priority));
+	cJSON_AddItemToObject(obj, "triggers", strlist(&m->triggers));
+	if (m->schedule.str)
+		cJSON_AddStringToObject(obj, "schedule", m->schedule.str);
+	if (m->execution) {
+		exec = cJSON_AddObjectToObject(obj, "execution");
+		if (exec) {
+			add_string_or_null(exec, "target", m->exec_target.str);
+			add_string_or_null(exec, "route", m->exec_route.str);
+			add_string_or_null(exec, "command", m->exec_command.str);
+			add_string_or_null(exec, "method", m->exec_method.str);
+			if (m->exec_body)
+				cJSON_AddItemToObject(exec, "body",
+						      aims_json_from_yaml(m->exec_body));
+		}
+	}
+	if (m->kind == AIMS_KIND_TOOL) {
+		add_string_or_null(obj, "category", m->category.str);
+		add_string_or_null(obj, "provider", m->provider.str);
+		add_string_or_null(obj, "docsUrl", m->docs_url.str);
+		cJSON_AddItemToObject(obj, "envVars", strlist(&m->env_vars));
+	}
+	cJSON_AddStringToObject(obj, "path", m->path);
+	if (flags & AIMS_JSON_FIELDS)
+		cJSON_AddItemToObject(obj, "fields", aims_json_from_yaml(m->root));
+	if (flags & AIMS_JSON_BODY)
+		add_body(obj, m);
+	if (flags & AIMS_JSON_PROBLEMS)
+		add_problems(obj, m);
+	return obj;
+}

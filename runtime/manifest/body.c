@@ -1,0 +1,274 @@
+/*
+ * body.c - the markdown body through cmark: the title (first H1), the H2
+ * sections with their byte ranges, fenced code blocks with their info
+ * strings, and GFM-style tables (counted: cmark itself has no table
+ * extension, so a paragraph whose second line is a delimiter row counts).
+ * The only place besides yaml.c that touches a third-party parser.
+ */
+#include <cmark.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/manifest_int.h"
+
+/* Concatenated text of the inline children of node. */
+static char *inline_text(aims_arena *arena, cmark_node *node)
+{
+	cmark_iter *iter = cmark_iter_new(node);
+	cmark_event_type ev;
+	aims_buf buf;
+	char *text = NULL;
+
+	if (!iter)
+		return NULL;
+	aims_buf_init(&buf, 64 * 1024);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+		cmark_node *cur = cmark_iter_get_node(iter);
+		cmark_node_type type = cmark_node_get_type(cur);
+		const char *literal;
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE) {
+			literal = cmark_node_get_literal(cur);
+			if (literal && aims_buf_puts(&buf, literal) < 0)
+				break;
+		} else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK) {
+			if (aims_buf_puts(&buf, " ") < 0)
+				break;
+		}
+	}
+	cmark_iter_free(iter);
+	text = aims_arena_strndup(arena, buf.ptr ? buf.ptr : "", buf.len);
+	aims_buf_free(&buf);
+	return text;
+}
+
+/* True when the code block starting on body line `line` opens with a
+ * fence (cmark 0.30 has no accessor for this; indented blocks have none). */
+static bool is_fenced(const char *body, const size_t *line_starts, size_t line_count, int line)
+{
+	const char *p;
+
+	if (line < 1 || (size_t)line > line_count)
+		return false;
+	p = body + line_starts[line - 1];
+	p += strspn(p, " ");
+	/* Inside a list item or quote the fence follows the markers. */
+	while (*p == '>' || *p == '-' || *p == '*' || *p == '+' || *p == ' ' ||
+	       (*p >= '0' && *p <= '9') || *p == '.' || *p == ')')
+		p++;
+	return strncmp(p, "```", 3) == 0 || strncmp(p, "~~~", 3) == 0;
+}
+
+/* True when the paragraph's source looks like a GFM table: a header row
+ * with a '|' and a delimiter row of '-', ':', '|' and blanks. */
+static bool looks_like_table(const char *body, const size_t *line_starts, size_t line_count,
+			     int first_line)
+{
+	const char *row, *end;
+	size_t idx = (size_t)first_line; /* 1-based line -> index of the next */
+	bool has_dash = false, has_pipe = false;
+
+	if (first_line < 1 || idx >= line_count)
+		return false;
+	row = body + line_starts[idx - 1];
+	end = body + line_starts[idx];
+	if (!memchr(row, '|', (size_t)(end - row)))
+		return false;
+	row = end;
+	end = idx + 1 < line_count ? body + line_starts[idx + 1] : row + strcspn(row, "\n");
+	for (const char *c = row; c < end && *c != '\n' && *c != '\r'; c++) {
+		if (*c == '-')
+			has_dash = true;
+		else if (*c == '|')
+			has_pipe = true;
+		else if (*c != ':' && *c != ' ' && *c != '\t')
+			return false;
+	}
+	return has_dash && has_pipe;
+}
+
+int manifest_body_parse(manifest_impl *impl)
+{
+	aims_manifest *m = &impl->pub;
+	aims_arena *arena = &impl->arena;
+	cmark_node *doc = NULL;
+	cmark_iter *iter = NULL;
+	cmark_event_type ev;
+	size_t *line_starts = NULL, line_count = 0, cap = 0;
+	aims_section *sections = NULL;
+	aims_code_block *blocks = NULL;
+	size_t nsections = 0, nblocks = 0, sections_cap = 0, blocks_cap = 0;
+	uint32_t offset = m->body_line - 1; /* body line 1 is this file line + 1 */
+	int rc = 0;
+
+	if (!m->body || m->body_len == 0)
+		return 0;
+
+	/* Byte offset of every body line, to turn cmark's lines into ranges. */
+	cap = 64;
+	if (!(line_starts = malloc(cap * sizeof(*line_starts))))
+		return AIMS_ENOMEM;
+	line_starts[line_count++] = 0;
+	for (size_t i = 0; i < m->body_len; i++) {
+		if (m->body[i] != '\n')
+			continue;
+		if (line_count == cap) {
+			size_t *bigger = realloc(line_starts, cap * 2 * sizeof(*line_starts));
+
+			if (!bigger) {
+				rc = AIMS_ENOMEM;
+				goto out;
+			}
+			line_starts = bigger;
+			cap *= 2;
+		}
+		line_starts[line_count++] = i + 1;
+	}
+
+	if (!(doc = cmark_parse_document(m->body, m->body_len, CMARK_OPT_DEFAULT)) ||
+	    !(iter = cmark_iter_new(doc))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+		cmark_node *node = cmark_iter_get_node(iter);
+		cmark_node_type type = cmark_node_get_type(node);
+		int line = cmark_node_get_start_line(node);
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (type == CMARK_NODE_HEADING && cmark_node_parent(node) == doc) {
+			int level = cmark_node_get_heading_level(node);
+
+			if (level == 1 && !m->title) {
+				if (!(m->title = inline_text(arena, node))) {
+					rc = AIMS_ENOMEM;
+					goto out;
+				}
+			} else if (level == 2) {
+				aims_section *s;
+
+				if (nsections == sections_cap) {
+					size_t c = sections_cap ? sections_cap * 2 : 8;
+					aims_section *bigger =
+						realloc(sections, c * sizeof(*bigger));
+
+					if (!bigger) {
+						rc = AIMS_ENOMEM;
+						goto out;
+					}
+					sections = bigger;
+					sections_cap = c;
+				}
+				s = &sections[nsections++];
+				memset(s, 0, sizeof(*s));
+				if (!(s->title = inline_text(arena, node))) {
+					rc = AIMS_ENOMEM;
+					goto out;
+				}
+				s->line = (uint32_t)line + offset;
+				s->offset = line >= 1 && (size_t)line <= line_count
+						    ? line_starts[line - 1]
+						    : 0;
+			}
+		} else if (type == CMARK_NODE_CODE_BLOCK &&
+			   is_fenced(m->body, line_starts, line_count, line)) {
+			aims_code_block *b;
+			const char *info = cmark_node_get_fence_info(node);
+			const char *literal = cmark_node_get_literal(node);
+
+			if (nblocks == blocks_cap) {
+				size_t c = blocks_cap ? blocks_cap * 2 : 8;
+				aims_code_block *bigger = realloc(blocks, c * sizeof(*bigger));
+
+				if (!bigger) {
+					rc = AIMS_ENOMEM;
+					goto out;
+				}
+				blocks = bigger;
+				blocks_cap = c;
+			}
+			b = &blocks[nblocks++];
+			b->info = aims_arena_strdup(arena, info ? info : "");
+			b->literal = aims_arena_strdup(arena, literal ? literal : "");
+			b->line = (uint32_t)line + offset;
+			if (!b->info || !b->literal) {
+				rc = AIMS_ENOMEM;
+				goto out;
+			}
+		} else if (type == CMARK_NODE_PARAGRAPH &&
+			   looks_like_table(m->body, line_starts, line_count, line)) {
+			m->table_count++;
+		}
+	}
+
+	/* A section runs to the next H2 or the end of the body. */
+	for (size_t i = 0; i < nsections; i++) {
+		size_t end = i + 1 < nsections ? sections[i + 1].offset : m->body_len;
+
+		sections[i].len = end > sections[i].offset ? end - sections[i].offset : 0;
+	}
+	if (nsections) {
+		aims_section *copy = aims_arena_alloc(arena, nsections * sizeof(*copy));
+
+		if (!copy) {
+			rc = AIMS_ENOMEM;
+			goto out;
+		}
+		memcpy(copy, sections, nsections * sizeof(*copy));
+		m->sections = copy;
+		m->section_count = nsections;
+	}
+	if (nblocks) {
+		aims_code_block *copy = aims_arena_alloc(arena, nblocks * sizeof(*copy));
+
+		if (!copy) {
+			rc = AIMS_ENOMEM;
+			goto out;
+		}
+		memcpy(copy, blocks, nblocks * sizeof(*copy));
+		m->code_blocks = copy;
+		m->code_block_count = nblocks;
+	}
+out:
+	free(sections);
+	free(blocks);
+	free(line_starts);
+	cmark_iter_free(iter);
+	cmark_node_free(doc);
+	return rc;
+}
+
+int aims_manifest_body_html(char **out, const aims_manifest *m, aims_error *err)
+{
+	cmark_node *doc;
+	char *html;
+
+	doc = cmark_parse_document(m->body ? m->body : "", m->body_len, CMARK_OPT_DEFAULT);
+	if (!doc)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	html = cmark_render_html(doc, CMARK_OPT_DEFAULT);
+	cmark_node_free(doc);
+	if (!html)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	*out = html;
+	return 0;
+}
+
+int aims_manifest_body_text(char **out, const aims_manifest *m, int width, aims_error *err)
+{
+	cmark_node *doc;
+	char *text;
+
+	doc = cmark_parse_document(m->body ? m->body : "", m->body_len, CMARK_OPT_DEFAULT);
+	if (!doc)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	text = cmark_render_commonmark(doc, CMARK_OPT_DEFAULT, width);
+	cmark_node_free(doc);
+	if (!text)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	*out = text;
+	return 0;
+}

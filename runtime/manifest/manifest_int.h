@@ -1,0 +1,43 @@
+/*
+ * manifest_int.h - shared between the files of the manifest subsystem.
+ */
+#ifndef AIMS_MANIFEST_INT_H
+#define AIMS_MANIFEST_INT_H
+
+#include "aims/manifest.h"
+#include "core/arena.h"
+
+/* The manifest with what only the subsystem sees. `pub` comes first so a
+ * public pointer converts back with a cast. */
+typedef struct manifest_impl {
+	aims_manifest pub;
+	aims_arena arena;
+	aims_problem *problems; /* realloc'd: validation appends */
+	size_t problem_count;
+	size_t problem_cap;
+} manifest_impl;
+
+static inline manifest_impl *impl_of(const aims_manifest *m)
+{
+	return (manifest_impl *)(void *)m;
+}
+
+/*
+ * Parses YAML text into a node tree allocated in arena. line_offset is
+ * added to libyaml's 0-based lines (so positions are file lines). On
+ * success *out is the root (NULL for an empty document). On a YAML
+ * problem returns AIMS_EINVALID with *err_pos and a message in err.
+ */
+int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_arena *arena,
+			const char *text, size_t len, uint32_t line_offset, aims_error *err);
+
+/* Records a problem; the message is formatted into the arena. */
+int manifest_problem(manifest_impl *m, const char *rule, aims_severity severity, aims_pos pos,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int manifest_vproblem(manifest_impl *m, const char *rule, aims_severity severity, aims_pos pos,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+/* Parses the markdown body with cmark: title, sections, code blocks. */
+int manifest_body_parse(manifest_impl *m);
+
+#endif

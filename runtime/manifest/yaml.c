@@ -1,0 +1,394 @@
+/*
+ * yaml.c - libyaml events to a node tree that keeps line and column for
+ * every key and value. The only file (with body.c for cmark) that touches
+ * libyaml.
+ *
+ * Aliases are resolved by sharing the anchored node; the expanded size of
+ * the tree (aliases counted as the full subtree they stand for) is capped
+ * at AIMS_MANIFEST_MAX_NODES, so "billion laughs" documents fail instead
+ * of exploding later in JSON output. An anchor is registered only once its
+ * node is complete, so a node can never contain itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "manifest/manifest_int.h"
+
+typedef struct anchor {
+	const char *name;
+	aims_yaml_node *node;
+	size_t size; /* expanded node count */
+} anchor;
+
+typedef struct frame {
+	aims_yaml_node *node;
+	const char *anchor_name;
+	size_t size;
+	/* growing children, copied into the arena when the node closes */
+	aims_yaml_node **children;
+	size_t count;
+	size_t cap;
+} frame;
+
+typedef struct builder {
+	aims_arena *arena;
+	uint32_t line_offset;
+	frame stack[AIMS_MANIFEST_MAX_DEPTH];
+	size_t depth;
+	anchor *anchors;
+	size_t anchor_count;
+	size_t anchor_cap;
+	size_t total; /* expanded nodes so far */
+	aims_yaml_node *root;
+} builder;
+
+static aims_pos pos_of(const builder *b, yaml_mark_t mark)
+{
+	aims_pos pos = {(uint32_t)mark.line + b->line_offset + 1, (uint32_t)mark.column + 1};
+	return pos;
+}
+
+static int add_child(builder *b, aims_yaml_node *child, size_t size)
+{
+	frame *f;
+
+	if (b->depth == 0) {
+		if (!b->root)
+			b->root = child;
+		return 0;
+	}
+	f = &b->stack[b->depth - 1];
+	if (f->count == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		aims_yaml_node **children = realloc(f->children, cap * sizeof(*children));
+
+		if (!children)
+			return AIMS_ENOMEM;
+		f->children = children;
+		f->cap = cap;
+	}
+	f->children[f->count++] = child;
+	f->size += size;
+	return 0;
+}
+
+static int add_anchor(builder *b, const char *name, aims_yaml_node *node, size_t size)
+{
+	if (b->anchor_count == b->anchor_cap) {
+		size_t cap = b->anchor_cap ? b->anchor_cap * 2 : 8;
+		anchor *anchors = realloc(b->anchors, cap * sizeof(*anchors));
+
+		if (!anchors)
+			return AIMS_ENOMEM;
+		b->anchors = anchors;
+		b->anchor_cap = cap;
+	}
+	b->anchors[b->anchor_count].name = name;
+	b->anchors[b->anchor_count].node = node;
+	b->anchors[b->anchor_count].size = size;
+	b->anchor_count++;
+	return 0;
+}
+
+static const anchor *find_anchor(const builder *b, const char *name)
+{
+	/* The latest definition of a name wins (YAML allows redefinition). */
+	for (size_t i = b->anchor_count; i > 0; i--)
+		if (strcmp(b->anchors[i - 1].name, name) == 0)
+			return &b->anchors[i - 1];
+	return NULL;
+}
+
+static aims_yaml_node *new_node(builder *b, aims_yaml_type type, yaml_mark_t mark,
+				const yaml_char_t *tag)
+{
+	aims_yaml_node *node = aims_arena_alloc(b->arena, sizeof(*node));
+
+	if (!node)
+		return NULL;
+	node->type = type;
+	node->pos = pos_of(b, mark);
+	if (tag && !(node->tag = aims_arena_strdup(b->arena, (const char *)tag)))
+		return NULL;
+	return node;
+}
+
+static const char *copy_anchor(builder *b, const yaml_char_t *name)
+{
+	return name ? aims_arena_strdup(b->arena, (const char *)name) : NULL;
+}
+
+static int close_collection(builder *b)
+{
+	frame *f = &b->stack[b->depth - 1];
+	aims_yaml_node *node = f->node;
+	size_t size = f->size;
+	const char *anchor_name = f->anchor_name;
+	int rc;
+
+	if (node->type == AIMS_YAML_MAPPING) {
+		size_t pairs = f->count / 2;
+
+		node->count = pairs;
+		node->keys = aims_arena_alloc(b->arena, (pairs ? pairs : 1) * sizeof(*node->keys));
+		node->items =
+			aims_arena_alloc(b->arena, (pairs ? pairs : 1) * sizeof(*node->items));
+		if (!node->keys || !node->items)
+			return AIMS_ENOMEM;
+		for (size_t i = 0; i < pairs; i++) {
+			node->keys[i] = f->children[2 * i];
+			node->items[i] = f->children[2 * i + 1];
+		}
+	} else {
+		node->count = f->count;
+		node->items = aims_arena_alloc(b->arena,
+					       (f->count ? f->count : 1) * sizeof(*node->items));
+		if (!node->items)
+			return AIMS_ENOMEM;
+		if (f->count)
+			memcpy(node->items, f->children, f->count * sizeof(*node->items));
+	}
+	free(f->children);
+	f->children = NULL;
+	b->depth--;
+	if (anchor_name && (rc = add_anchor(b, anchor_name, node, size)) < 0)
+		return rc;
+	return add_child(b, node, size);
+}
+
+static int count_nodes(builder *b, size_t n, yaml_mark_t mark, aims_pos *err_pos, aims_error *err)
+{
+	b->total += n;
+	if (b->total > AIMS_MANIFEST_MAX_NODES) {
+		*err_pos = pos_of(b, mark);
+		return aims_error_set(err, AIMS_ETOOBIG,
+				      "YAML expands to more than %u nodes (alias bomb?)",
+				      AIMS_MANIFEST_MAX_NODES);
+	}
+	return 0;
+}
+
+static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_error *err)
+{
+	aims_yaml_node *node;
+	int rc;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		if ((rc = count_nodes(b, 1, ev->start_mark, err_pos, err)) < 0)
+			return rc;
+		node = new_node(b, AIMS_YAML_SCALAR, ev->start_mark, ev->data.scalar.tag);
+		if (!node)
+			return AIMS_ENOMEM;
+		node->value = aims_arena_strndup(b->arena, (const char *)ev->data.scalar.value,
+						 ev->data.scalar.length);
+		if (!node->value)
+			return AIMS_ENOMEM;
+		node->len = ev->data.scalar.length;
+		node->plain =
+			ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
+		if (ev->data.scalar.anchor) {
+			const char *name = copy_anchor(b, ev->data.scalar.anchor);
+
+			if (!name || (rc = add_anchor(b, name, node, 1)) < 0)
+				return AIMS_ENOMEM;
+		}
+		return add_child(b, node, 1);
+
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT: {
+		bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+		const yaml_char_t *tag =
+			seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
+		const yaml_char_t *anchor_name =
+			seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+		frame *f;
+
+		if (b->depth == AIMS_MANIFEST_MAX_DEPTH) {
+			*err_pos = pos_of(b, ev->start_mark);
+			return aims_error_set(err, AIMS_ETOOBIG,
+					      "YAML nested deeper than %d levels",
+					      AIMS_MANIFEST_MAX_DEPTH);
+		}
+		if ((rc = count_nodes(b, 1, ev->start_mark, err_pos, err)) < 0)
+			return rc;
+		node = new_node(b, seq ? AIMS_YAML_SEQUENCE : AIMS_YAML_MAPPING, ev->start_mark,
+				tag);
+		if (!node)
+			return AIMS_ENOMEM;
+		f = &b->stack[b->depth++];
+		memset(f, 0, sizeof(*f));
+		f->node = node;
+		f->size = 1;
+		if (anchor_name && !(f->anchor_name = copy_anchor(b, anchor_name)))
+			return AIMS_ENOMEM;
+		return 0;
+	}
+
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT: return close_collection(b);
+
+	case YAML_ALIAS_EVENT: {
+		const anchor *a = find_anchor(b, (const char *)ev->data.alias.anchor);
+
+		if (!a) {
+			*err_pos = pos_of(b, ev->start_mark);
+			return aims_error_set(
+				err, AIMS_EINVALID,
+				"YAML alias *%s refers to no anchor defined before it",
+				(const char *)ev->data.alias.anchor);
+		}
+		if ((rc = count_nodes(b, a->size, ev->start_mark, err_pos, err)) < 0)
+			return rc;
+		return add_child(b, a->node, a->size);
+	}
+
+	default: return 0;
+	}
+}
+
+int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_arena *arena,
+			const char *text, size_t len, uint32_t line_offset, aims_error *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	builder b;
+	int rc = 0, done = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.arena = arena;
+	b.line_offset = line_offset;
+	if (!yaml_parser_initialize(&parser))
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			yaml_mark_t mark = parser.problem_mark;
+
+			*err_pos = pos_of(&b, mark);
+			if (parser.error == YAML_MEMORY_ERROR)
+				rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
+			else if (parser.context)
+				rc = aims_error_set(err, AIMS_EINVALID, "YAML: %s %s",
+						    parser.problem ? parser.problem
+								   : "syntax error",
+						    parser.context);
+			else
+				rc = aims_error_set(err, AIMS_EINVALID, "YAML: %s",
+						    parser.problem ? parser.problem
+								   : "syntax error");
+			goto out;
+		}
+		/* Only the first document counts: front matter holds one. */
+		done = ev.type == YAML_STREAM_END_EVENT || ev.type == YAML_DOCUMENT_END_EVENT;
+		rc = handle_event(&b, &ev, err_pos, err);
+		yaml_event_delete(&ev);
+		if (rc < 0) {
+			if (rc == AIMS_ENOMEM)
+				aims_error_set(err, rc, "out of memory");
+			goto out;
+		}
+	}
+	*out = b.root;
+out:
+	for (size_t i = 0; i < b.depth; i++)
+		free(b.stack[i].children);
+	free(b.anchors);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* ---- Node helpers (public) -------------------------------------------- */
+
+static bool scalar_is(const aims_yaml_node *node, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcmp(node->value, *words) == 0)
+			return true;
+	return false;
+}
+
+bool aims_yaml_is_null(const aims_yaml_node *node)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+
+	return node && node->type == AIMS_YAML_SCALAR && node->plain && scalar_is(node, nulls);
+}
+
+static bool is_bool(const aims_yaml_node *node)
+{
+	static const char *const bools[] = {"true",  "True",  "TRUE", "false",
+					    "False", "FALSE", NULL};
+
+	return node->plain && scalar_is(node, bools);
+}
+
+static bool is_number(const aims_yaml_node *node)
+{
+	const char *s = node->value;
+	char *end;
+
+	if (!node->plain || node->len == 0)
+		return false;
+	if (strcmp(s, ".inf") == 0 || strcmp(s, "-.inf") == 0 || strcmp(s, ".nan") == 0)
+		return true;
+	if (strspn(s, "0123456789+-.eExXabcdefABCDEFo_") != node->len)
+		return false;
+	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '+' || s[0] == '.'))
+		return false;
+	strtod(s, &end);
+	if (*end == '\0' && end != s)
+		return true;
+	strtoll(s, &end, 0);
+	return *end == '\0' && end != s;
+}
+
+bool aims_yaml_is_string(const aims_yaml_node *node)
+{
+	return node && node->type == AIMS_YAML_SCALAR && !aims_yaml_is_null(node) &&
+	       !is_bool(node) && !is_number(node);
+}
+
+const char *aims_yaml_type_name(const aims_yaml_node *node)
+{
+	if (!node || aims_yaml_is_null(node))
+		return "null";
+	if (node->type == AIMS_YAML_SEQUENCE)
+		return "list";
+	if (node->type == AIMS_YAML_MAPPING)
+		return "map";
+	if (is_bool(node))
+		return "boolean";
+	if (is_number(node))
+		return "number";
+	return "string";
+}
+
+const aims_yaml_node *aims_yaml_get_key(const aims_yaml_node *map, const char *key)
+{
+	if (!map || map->type != AIMS_YAML_MAPPING)
+		return NULL;
+	for (size_t i = 0; i < map->count; i++) {
+		const aims_yaml_node *k = map->keys[i];
+
+		if (k->type == AIMS_YAML_SCALAR && strcmp(k->value, key) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const aims_yaml_node *aims_yaml_get(const aims_yaml_node *map, const char *key)
+{
+	if (!map || map->type != AIMS_YAML_MAPPING)
+		return NULL;
+	for (size_t i = 0; i < map->count; i++) {
+		const aims_yaml_node *k = map->keys[i];
+
+		if (k->type == AIMS_YAML_SCALAR && strcmp(k->value, key) == 0)
+			return map->items[i];
+	}
+	return NULL;
+}

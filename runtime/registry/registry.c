@@ -1,0 +1,496 @@
+/*
+ * registry.c - loads manifests from search paths and indexes them by
+ * (kind, id).
+ *
+ * A directory is first listed recursively in sorted order, then its files
+ * are parsed by a few threads (parsing dominates: YAML and markdown), then
+ * the results are registered one by one in list order, so the outcome
+ * (which duplicate wins) never depends on thread timing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aims/registry.h"
+
+#define MAX_THREADS	 8
+#define FILES_PER_THREAD 32 /* below this many files a thread is not worth it */
+
+typedef struct slot {
+	const aims_manifest *m; /* NULL: empty */
+} slot;
+
+struct aims_registry {
+	aims_manifest **files; /* owned, load order */
+	size_t file_count, file_cap;
+	const aims_manifest **defs; /* registered winners, load order */
+	size_t def_count, def_cap;
+	aims_conflict *conflicts;
+	size_t conflict_count, conflict_cap;
+	slot *table; /* open addressing over (kind, id) */
+	size_t table_cap;
+	unsigned threads;
+};
+
+/* ---- Growable arrays and the index ------------------------------------ */
+
+static int reserve(void **items, size_t *cap, size_t count, size_t size)
+{
+	size_t want;
+	void *bigger;
+
+	if (count < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : 16;
+	if (!(bigger = realloc(*items, want * size)))
+		return AIMS_ENOMEM;
+	*items = bigger;
+	*cap = want;
+	return 0;
+}
+
+static uint64_t hash_key(aims_kind kind, const char *id)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+static slot *lookup(const aims_registry *reg, aims_kind kind, const char *id)
+{
+	size_t mask, i;
+
+	if (!reg->table_cap)
+		return NULL;
+	mask = reg->table_cap - 1;
+	for (i = hash_key(kind, id) & mask;; i = (i + 1) & mask) {
+		slot *s = &reg->table[i];
+
+		if (!s->m || (s->m->kind == kind && strcmp(s->m->id.str, id) == 0))
+			return s;
+	}
+}
+
+static int grow_table(aims_registry *reg)
+{
+	size_t cap = reg->table_cap ? reg->table_cap * 2 : 64;
+	slot *old = reg->table;
+	size_t old_cap = reg->table_cap;
+
+	if (!(reg->table = calloc(cap, sizeof(*reg->table)))) {
+		reg->table = old;
+		return AIMS_ENOMEM;
+	}
+	reg->table_cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].m)
+			*lookup(reg, old[i].m->kind, old[i].m->id.str) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Takes ownership of m and registers it (or records the conflict). */
+static int add_manifest(aims_registry *reg, aims_manifest *m)
+{
+	slot *s;
+	int rc;
+
+	if ((rc = reserve((void **)&reg->files, &reg->file_cap, reg->file_count,
+			  sizeof(*reg->files))) < 0) {
+		aims_manifest_free(m);
+		return rc;
+	}
+	reg->files[reg->file_count++] = m;
+	if (!m->has_front_matter || !m->id.str)
+		return 0;
+	if ((reg->def_count + 1) * 2 > reg->table_cap && (rc = grow_table(reg)) < 0)
+		return rc;
+	s = lookup(reg, m->kind, m->id.str);
+	if (s->m) {
+		if ((rc = reserve((void **)&reg->conflicts, &reg->conflict_cap, reg->conflict_count,
+				  sizeof(*reg->conflicts))) < 0)
+			return rc;
+		reg->conflicts[reg->conflict_count].winner = s->m;
+		reg->conflicts[reg->conflict_count].loser = m;
+		reg->conflict_count++;
+		return 0;
+	}
+	if ((rc = reserve((void **)&reg->defs, &reg->def_cap, reg->def_count, sizeof(*reg->defs))) <
+	    0)
+		return rc;
+	s->m = m;
+	reg->defs[reg->def_count++] = m;
+	return 0;
+}
+
+/* ---- Listing directories ------------------------------------------------ */
+
+typedef struct path_list {
+	char **paths;
+	size_t count, cap;
+} path_list;
+
+typedef struct dir_id {
+	dev_t dev;
+	ino_t ino;
+} dir_id;
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_markdown(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 3 && strcmp(name + len - 3, ".md") == 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *path = malloc(dl + nl + 2);
+
+	if (!path)
+		return NULL;
+	memcpy(path, dir, dl);
+	if (dl && dir[dl - 1] != '/')
+		path[dl++] = '/';
+	memcpy(path + dl, name, nl + 1);
+	return path;
+}
+
+static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth, aims_error *err)
+{
+	DIR *d;
+	struct dirent *ent;
+	char **names = NULL;
+	size_t count = 0, cap = 0;
+	int rc = 0;
+
+	if (depth >= AIMS_REGISTRY_MAX_DEPTH)
+		return 0;
+	if (!(d = opendir(dir)))
+		return aims_error_set(err, AIMS_EIO, "%s: %s", dir, strerror(errno));
+	while ((ent = readdir(d))) {
+		if (ent->d_name[0] == '.')
+			continue; /* hidden entries, ".", ".." */
+		if ((rc = reserve((void **)&names, &cap, count, sizeof(*names))) < 0)
+			goto out;
+		if (!(names[count] = strdup(ent->d_name))) {
+			rc = AIMS_ENOMEM;
+			goto out;
+		}
+		count++;
+	}
+	if (count)
+		qsort(names, count, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < count; i++) {
+		char *path = join(dir, names[i]);
+		struct stat st;
+		bool loop = false;
+
+		if (!path) {
+			rc = AIMS_ENOMEM;
+			goto out;
+		}
+		if (stat(path, &st) < 0) {
+			free(path); /* dangling symlink or vanished: not ours */
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			for (size_t j = 0; j < depth; j++)
+				loop |= stack[j].dev == st.st_dev && stack[j].ino == st.st_ino;
+			if (!loop) {
+				stack[depth].dev = st.st_dev;
+				stack[depth].ino = st.st_ino;
+				rc = list_dir(out, path, stack, depth + 1, err);
+			}
+			free(path);
+			if (rc < 0)
+				goto out;
+		} else if (S_ISREG(st.st_mode) && is_markdown(names[i])) {
+			if ((rc = reserve((void **)&out->paths, &out->cap, out->count,
+					  sizeof(*out->paths))) < 0) {
+				free(path);
+				goto out;
+			}
+			out->paths[out->count++] = path;
+		} else {
+			free(path);
+		}
+	}
+out:
+	if (rc == AIMS_ENOMEM)
+		aims_error_set(err, rc, "out of memory");
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+/* ---- Parallel parsing --------------------------------------------------- */
+
+typedef struct job {
+	char **paths;
+	aims_manifest **results;
+	size_t count;
+	atomic_size_t next;
+	atomic_int failed; /* AIMS_ENOMEM seen */
+} job;
+
+/* Loads one file; an unreadable file becomes a manifest that says so. */
+static int load_one(aims_manifest **out, const char *path)
+{
+	aims_error err;
+	int rc;
+
+	aims_error_clear(&err);
+	rc = aims_manifest_load(out, path, &err);
+	if (rc == AIMS_ENOMEM || rc == 0)
+		return rc;
+	if ((rc = aims_manifest_parse(out, path, "", 0, NULL)) < 0)
+		return rc;
+	{
+		const aims_pos none = {0, 0};
+		const char *why = err.message;
+		size_t plen = strlen(path);
+
+		/* The loader's message starts with the path: drop it. */
+		if (strncmp(why, path, plen) == 0 && why[plen] == ':')
+			why += plen + 2;
+		return aims_manifest_add_problem(*out, "read-error", AIMS_SEVERITY_ERROR, none,
+						 "cannot read the file: %s", why);
+	}
+}
+
+static void *worker(void *arg)
+{
+	job *j = arg;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+
+		if (i >= j->count)
+			break;
+		if (load_one(&j->results[i], j->paths[i]) < 0)
+			atomic_store(&j->failed, 1);
+	}
+	return NULL;
+}
+
+static unsigned thread_count(const aims_registry *reg, size_t files)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = reg->threads ? reg->threads : (unsigned)(cpus > 0 ? cpus : 1);
+
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if (n > files / FILES_PER_THREAD + 1)
+		n = (unsigned)(files / FILES_PER_THREAD + 1);
+	return n ? n : 1;
+}
+
+static int load_all(aims_registry *reg, path_list *list, aims_error *err)
+{
+	pthread_t threads[MAX_THREADS];
+	unsigned n = thread_count(reg, list->count), started = 0;
+	job j;
+	int rc = 0;
+
+	if (!list->count)
+		return 0;
+	j.paths = list->paths;
+	j.count = list->count;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.failed, 0);
+	if (!(j.results = calloc(list->count, sizeof(*j.results))))
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	for (unsigned t = 1; t < n; t++) {
+		if (pthread_create(&threads[t], NULL, worker, &j) != 0)
+			break; /* fewer threads is fine */
+		started++;
+	}
+	worker(&j);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(threads[t], NULL);
+
+	for (size_t i = 0; i < list->count; i++) {
+		aims_manifest *m = j.results[i];
+
+		if (!m)
+			continue;
+		j.results[i] = NULL;
+		if (!m->has_front_matter && m->problem_count == 0) {
+			aims_manifest_free(m); /* a README or a note */
+			continue;
+		}
+		if (rc == 0)
+			rc = add_manifest(reg, m);
+		else
+			aims_manifest_free(m);
+	}
+	if (rc == 0 && atomic_load(&j.failed))
+		rc = AIMS_ENOMEM;
+	if (rc < 0)
+		aims_error_set(err, rc, "out of memory");
+	free(j.results);
+	return rc;
+}
+
+/* ---- Public API --------------------------------------------------------- */
+
+int aims_registry_new(aims_registry **out, aims_error *err)
+{
+	aims_registry *reg = calloc(1, sizeof(*reg));
+
+	if (!reg)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	*out = reg;
+	return 0;
+}
+
+void aims_registry_free(aims_registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->file_count; i++)
+		aims_manifest_free(reg->files[i]);
+	free(reg->files);
+	free(reg->defs);
+	free(reg->conflicts);
+	free(reg->table);
+	free(reg);
+}
+
+void aims_registry_set_threads(aims_registry *reg, unsigned threads)
+{
+	reg->threads = threads;
+}
+
+int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err)
+{
+	struct stat st;
+	path_list list = {0};
+	dir_id stack[AIMS_REGISTRY_MAX_DEPTH];
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
+				      path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		aims_manifest *m = NULL;
+
+		if ((rc = load_one(&m, path)) < 0)
+			return aims_error_set(err, rc, "out of memory");
+		return add_manifest(reg, m) < 0 ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
+						: 0;
+	}
+	stack[0].dev = st.st_dev;
+	stack[0].ino = st.st_ino;
+	rc = list_dir(&list, path, stack, 1, err);
+	if (rc == 0)
+		rc = load_all(reg, &list, err);
+	for (size_t i = 0; i < list.count; i++)
+		free(list.paths[i]);
+	free(list.paths);
+	return rc;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int aims_registry_add_default(aims_registry *reg, aims_error *err)
+{
+	const char *env = getenv("AIMS_SKILLS_PATH");
+	int rc;
+
+	if (env && *env) {
+		char *copy = strdup(env), *p, *next;
+
+		if (!copy)
+			return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		for (p = copy; p; p = next) {
+			next = strchr(p, ':');
+			if (next)
+				*next++ = '\0';
+			if (!*p)
+				continue;
+			if ((rc = aims_registry_add_path(reg, p, err)) < 0) {
+				free(copy);
+				return rc;
+			}
+		}
+		free(copy);
+		return 0;
+	}
+	if (is_dir("skills") && (rc = aims_registry_add_path(reg, "skills", err)) < 0)
+		return rc;
+	if (is_dir("tools") && (rc = aims_registry_add_path(reg, "tools", err)) < 0)
+		return rc;
+	if (is_dir(AIMS_DATADIR) && (rc = aims_registry_add_path(reg, AIMS_DATADIR, err)) < 0)
+		return rc;
+	return 0;
+}
+
+size_t aims_registry_count(const aims_registry *reg)
+{
+	return reg->def_count;
+}
+
+const aims_manifest *aims_registry_at(const aims_registry *reg, size_t i)
+{
+	return i < reg->def_count ? reg->defs[i] : NULL;
+}
+
+size_t aims_registry_file_count(const aims_registry *reg)
+{
+	return reg->file_count;
+}
+
+const aims_manifest *aims_registry_file_at(const aims_registry *reg, size_t i)
+{
+	return i < reg->file_count ? reg->files[i] : NULL;
+}
+
+size_t aims_registry_conflict_count(const aims_registry *reg)
+{
+	return reg->conflict_count;
+}
+
+const aims_conflict *aims_registry_conflict_at(const aims_registry *reg, size_t i)
+{
+	return i < reg->conflict_count ? &reg->conflicts[i] : NULL;
+}
+
+const aims_manifest *aims_registry_find(const aims_registry *reg, aims_kind kind, const char *id)
+{
+	slot *s = lookup(reg, kind, id);
+
+	return s ? s->m : NULL;
+}
+
+const aims_manifest *aims_registry_find_id(const aims_registry *reg, const char *id)
+{
+	for (int k = AIMS_KIND_TASK; k < AIMS_KIND_COUNT; k++) {
+		const aims_manifest *m = aims_registry_find(reg, (aims_kind)k, id);
+
+		if (m)
+			return m;
+	}
+	return NULL;
+}

@@ -1,0 +1,210 @@
+/*
+ * support.c - test helpers: spawn the aims binary, temp trees.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+extern char **environ;
+
+static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = realloc(*buf, *cap);
+		assert_non_null(*buf);
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
+		   const char *const *argv)
+{
+	int in[2], out[2], err[2];
+	posix_spawn_file_actions_t fa;
+	char *args[64];
+	char **envp;
+	size_t n = 0, envc = 0, out_cap = 0, err_cap = 0;
+	size_t in_len = stdin_data ? strlen(stdin_data) : 0, in_off = 0;
+	pid_t pid;
+	int status;
+
+	memset(run, 0, sizeof(*run));
+	args[n++] = (char *)AIMS_BINARY;
+	for (; argv && argv[n - 1] && n < 63; n++)
+		args[n] = (char *)argv[n - 1];
+	args[n] = NULL;
+
+	for (char **e = environ; *e; e++)
+		envc++;
+	for (const char *const *e = env; e && *e; e++)
+		envc++;
+	envp = calloc(envc + 1, sizeof(*envp));
+	assert_non_null(envp);
+	envc = 0;
+	for (const char *const *e = env; e && *e; e++)
+		envp[envc++] = (char *)*e;
+	for (char **e = environ; *e; e++) {
+		/* Entries given in env override the inherited ones. */
+		const char *eq = strchr(*e, '=');
+		int skip = 0;
+
+		for (const char *const *o = env; eq && o && *o; o++)
+			skip |= strncmp(*o, *e, (size_t)(eq - *e) + 1) == 0;
+		if (!skip)
+			envp[envc++] = *e;
+	}
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	assert_int_equal(posix_spawn(&pid, AIMS_BINARY, &fa, NULL, args, envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	if (!in_len) {
+		close(in[1]);
+		in[1] = -1;
+	} else {
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	for (int open_fds = 2; open_fds > 0;) {
+		struct pollfd fds[3] = {
+			{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+		char buf[65536];
+
+		if (poll(fds, in[1] >= 0 ? 3 : 2, -1) < 0) {
+			assert_int_equal(errno, EINTR);
+			continue;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t r;
+
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(fds[i].fd, buf, sizeof(buf));
+			if (r > 0) {
+				if (i == 0)
+					append(&run->out, &run->out_len, &out_cap, buf, (size_t)r);
+				else
+					append(&run->err, &run->err_len, &err_cap, buf, (size_t)r);
+			} else {
+				close(fds[i].fd);
+				if (i == 0)
+					out[0] = -1;
+				else
+					err[0] = -1;
+				open_fds--;
+			}
+		}
+		if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = write(in[1], stdin_data + in_off, in_len - in_off);
+
+			if (w > 0)
+				in_off += (size_t)w;
+			if (w < 0 || in_off == in_len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (out[0] < 0 && err[0] < 0)
+			break;
+	}
+	if (in[1] >= 0)
+		close(in[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (!run->out)
+		append(&run->out, &run->out_len, &out_cap, "", 0);
+	if (!run->err)
+		append(&run->err, &run->err_len, &err_cap, "", 0);
+}
+
+void test_run_free(test_run *run)
+{
+	free(run->out);
+	free(run->err);
+	memset(run, 0, sizeof(*run));
+}
+
+char *test_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path = malloc(4096);
+
+	assert_non_null(path);
+	snprintf(path, 4096, "%s/aims-test-XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(path));
+	return path;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void test_rmtree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *test_join(const char *a, const char *b)
+{
+	size_t len = strlen(a) + strlen(b) + 2;
+	char *path = malloc(len);
+
+	assert_non_null(path);
+	snprintf(path, len, "%s/%s", a, b);
+	return path;
+}
+
+void test_write(const char *dir, const char *name, const char *data, size_t len)
+{
+	char *path = test_join(dir, name);
+	FILE *f;
+
+	for (char *p = path + strlen(dir) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+}
+
+void test_write_str(const char *dir, const char *name, const char *data)
+{
+	test_write(dir, name, data, strlen(data));
+}

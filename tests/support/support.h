@@ -1,0 +1,41 @@
+/*
+ * support.h - helpers for tests: run the real aims binary and capture what
+ * it prints; make temporary trees of files.
+ */
+#ifndef AIMS_TEST_SUPPORT_H
+#define AIMS_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+typedef struct test_run {
+	int status; /* exit code, or 128+signal */
+	char *out;  /* stdout, NUL-terminated */
+	size_t out_len;
+	char *err; /* stderr */
+	size_t err_len;
+} test_run;
+
+/* Runs AIMS_BINARY with argv (NULL-terminated, without argv[0]) in cwd
+ * (NULL: the current directory), feeding stdin_data (may be NULL), with
+ * extra environment entries "K=V" (NULL-terminated list, may be NULL).
+ * Fails the test on a system error. */
+void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
+		   const char *const *argv);
+void test_run_free(test_run *run);
+
+/* Creates a fresh temporary directory; returns its malloc'd path. */
+char *test_tmpdir(void);
+/* Removes a directory tree (like rm -rf, without a shell). */
+void test_rmtree(const char *path);
+/* Writes data to dir/name, creating parent directories. */
+void test_write(const char *dir, const char *name, const char *data, size_t len);
+/* Same for a NUL-terminated string. */
+void test_write_str(const char *dir, const char *name, const char *data);
+/* Returns malloc'd "a/b". */
+char *test_join(const char *a, const char *b);
+
+#endif
