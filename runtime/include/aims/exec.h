@@ -60,6 +60,19 @@ const char *aims_backend_name(aims_backend backend);
 /* A short name of a limit ("memory", "wall-time", ...; static). */
 const char *aims_limit_name(aims_limit limit);
 
+/* The backend `requested` means now: AIMS_BACKEND_AUTO becomes the value
+ * of AIMS_CODE_BACKEND when that is local or e2b, else e2b when
+ * E2B_API_KEY is set, else local. Other values are returned as they are. */
+aims_backend aims_exec_resolve_backend(aims_backend requested);
+
+/*
+ * Whether a backend can run code here now (auto is resolved first).
+ * Returns 0 when it can; otherwise AIMS_EUNSUPPORTED (local: no user
+ * namespaces, no seccomp, or no interpreter) or AIMS_ENOTREADY (e2b: no
+ * E2B_API_KEY), with the reason in err.
+ */
+int aims_exec_backend_ready(aims_backend backend, aims_error *err);
+
 /* What to run. Every pointer is borrowed for the duration of the call. */
 typedef struct aims_exec_request {
 	aims_language language;
