@@ -42,7 +42,8 @@ static char *missing_text(const aims_readiness *r)
 		if (q->met || q->informational)
 			continue;
 		aims_buf_printf(&buf, "%s%s %s (%s)", buf.len ? ", " : "",
-				aims_req_kind_name(q->kind), q->name, q->detail ? q->detail : "missing");
+				aims_req_kind_name(q->kind), q->name,
+				q->detail ? q->detail : "missing");
 	}
 	return aims_buf_detach(&buf);
 }
@@ -50,14 +51,14 @@ static char *missing_text(const aims_readiness *r)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "skills", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"root", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"skills", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	cli_paths paths = { 0 };
-	aims_check_options opts = { NULL };
+	cli_paths paths = {0};
+	aims_check_options opts = {NULL};
 	aims_registry *reg = NULL;
 	cJSON *json_out = NULL;
 	cli_table table;
@@ -72,7 +73,10 @@ int cmd_check(int argc, char **argv)
 		case 'r': opts.root = optarg; break;
 		case 'j': json = true; break;
 		case 'S': cli_paths_add(&paths, optarg); break;
-		case 'h': help(); cli_paths_free(&paths); return EXIT_OK;
+		case 'h':
+			help();
+			cli_paths_free(&paths);
+			return EXIT_OK;
 		default:
 			cli_paths_free(&paths);
 			return cli_usage_error("check", "unknown or incomplete option '%s'",
@@ -86,7 +90,7 @@ int cmd_check(int argc, char **argv)
 	named = optind < argc;
 	count = named ? (size_t)(argc - optind) : aims_registry_count(reg);
 	cli_table_init(&table, 5);
-	cli_table_add(&table, (const char *const[]){ "ID", "TYPE", "READY", "MISSING", "NOTE" });
+	cli_table_add(&table, (const char *const[]){"ID", "TYPE", "READY", "MISSING", "NOTE"});
 	if (json && !(json_out = cJSON_CreateArray()))
 		code = cli_fail("check", "out of memory");
 	for (size_t i = 0; code != EXIT_USAGE && i < count; i++) {
@@ -112,9 +116,10 @@ int cmd_check(int argc, char **argv)
 			cJSON_AddItemToArray(json_out, aims_json_readiness(r));
 		} else {
 			missing = missing_text(r);
-			cli_table_add(&table, (const char *const[]){ m->id.str, aims_kind_name(m->kind),
-								     r->ready ? "ready" : "no",
-								     *missing ? missing : "-", r->note });
+			cli_table_add(&table,
+				      (const char *const[]){m->id.str, aims_kind_name(m->kind),
+							    r->ready ? "ready" : "no",
+							    *missing ? missing : "-", r->note});
 			free(missing);
 		}
 		aims_readiness_free(r);

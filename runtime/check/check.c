@@ -28,7 +28,7 @@
 #include "core/arena.h"
 
 #define PACKAGE_JSON_MAX (4u << 20)
-#define DPKG_STATUS_MAX (64u << 20)
+#define DPKG_STATUS_MAX	 (64u << 20)
 
 typedef struct readiness_impl {
 	aims_readiness pub;
@@ -52,8 +52,8 @@ bool aims_check_builtin_route(const char *route)
 	return route && strcmp(route, "/api/code/execute") == 0;
 }
 
-static int add(readiness_impl *r, aims_req_kind kind, const char *name, aims_pos pos,
-	       bool met, const char *detail, bool informational)
+static int add(readiness_impl *r, aims_req_kind kind, const char *name, aims_pos pos, bool met,
+	       const char *detail, bool informational)
 {
 	aims_requirement *item;
 
@@ -104,8 +104,8 @@ static bool path_exists(const char *root, const char *rel)
 
 static bool in_package_json(const char *root, const char *name)
 {
-	static const char *const sections[] = { "dependencies", "devDependencies",
-						"peerDependencies", "optionalDependencies" };
+	static const char *const sections[] = {"dependencies", "devDependencies",
+					       "peerDependencies", "optionalDependencies"};
 	char path[4096], *text = NULL;
 	size_t len;
 	cJSON *json;
@@ -211,7 +211,7 @@ static bool pip_installed(const char *root, const char *name)
 		"/usr/local/lib/python3*/site-packages",
 		"/usr/lib/python3*/site-packages",
 	};
-	static const char *const venv_dirs[] = { ".venv", "venv" };
+	static const char *const venv_dirs[] = {".venv", "venv"};
 	char want[256], pattern[4096];
 
 	pep503(want, sizeof(want), name, strlen(name));
@@ -221,8 +221,8 @@ static bool pip_installed(const char *root, const char *name)
 		if (pip_in_pattern(system_dirs[i], want))
 			return true;
 	for (size_t i = 0; i < sizeof(venv_dirs) / sizeof(venv_dirs[0]); i++) {
-		int n = snprintf(pattern, sizeof(pattern), "%s/%s/lib/python3*/site-packages",
-				 root, venv_dirs[i]);
+		int n = snprintf(pattern, sizeof(pattern), "%s/%s/lib/python3*/site-packages", root,
+				 venv_dirs[i]);
 
 		if (n > 0 && (size_t)n < sizeof(pattern) && pip_in_pattern(pattern, want))
 			return true;
@@ -254,9 +254,11 @@ static bool deb_installed(const char *name)
 			if (status) {
 				char *eol = memchr(status + 1, '\n',
 						   stanza_len - (size_t)(status + 1 - p));
-				size_t line = eol ? (size_t)(eol - status) : stanza_len - (size_t)(status - p);
+				size_t line = eol ? (size_t)(eol - status)
+						  : stanza_len - (size_t)(status - p);
 
-				found = line >= 10 && memcmp(status + line - 10, " installed", 10) == 0;
+				found = line >= 10 &&
+					memcmp(status + line - 10, " installed", 10) == 0;
 			}
 			break;
 		}
@@ -291,7 +293,10 @@ static int check_env(readiness_impl *r, const char *name, aims_pos pos, bool inf
 	bool met = value && *value;
 
 	return add(r, AIMS_REQ_ENV, name, pos, met,
-		   met ? NULL : value ? "set but empty" : "not set", informational);
+		   met	   ? NULL
+		   : value ? "set but empty"
+			   : "not set",
+		   informational);
 }
 
 /* ---- The definition ----------------------------------------------------- */
@@ -319,7 +324,7 @@ static int check_declared(readiness_impl *r, const aims_manifest *m, const char 
 
 static int check_builtin(readiness_impl *r)
 {
-	const aims_pos none = { 0, 0 };
+	const aims_pos none = {0, 0};
 	aims_backend backend = aims_exec_resolve_backend(AIMS_BACKEND_AUTO);
 	aims_error err;
 	int rc;
@@ -334,7 +339,7 @@ static int check_builtin(readiness_impl *r)
 		return rc;
 	if (!key && backend == AIMS_BACKEND_LOCAL &&
 	    !(r->pub.note = aims_arena_strdup(&r->arena, "E2B_API_KEY missing: e2b backend "
-							     "unavailable; local backend serves")))
+							 "unavailable; local backend serves")))
 		return AIMS_ENOMEM;
 	return 0;
 }

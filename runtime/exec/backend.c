@@ -50,17 +50,17 @@ static long read_proc_long(const char *path)
 
 static int local_ready(aims_error *err)
 {
-	static const char *const interpreters[] = { "/usr/bin/python3", "/usr/bin/node",
-						    "/usr/bin/bash" };
+	static const char *const interpreters[] = {"/usr/bin/python3", "/usr/bin/node",
+						   "/usr/bin/bash"};
 	long userns = read_proc_long("/proc/sys/user/max_user_namespaces");
 	long unprivileged = read_proc_long("/proc/sys/kernel/unprivileged_userns_clone");
 
 	if (userns == 0)
-		return aims_error_set(err, AIMS_EUNSUPPORTED,
-				      "user namespaces are disabled (user.max_user_namespaces = 0)");
+		return aims_error_set(
+			err, AIMS_EUNSUPPORTED,
+			"user namespaces are disabled (user.max_user_namespaces = 0)");
 	if (access("/proc/self/ns/user", F_OK) != 0)
-		return aims_error_set(err, AIMS_EUNSUPPORTED,
-				      "this kernel has no user namespaces");
+		return aims_error_set(err, AIMS_EUNSUPPORTED, "this kernel has no user namespaces");
 	if (unprivileged == 0 && geteuid() != 0)
 		return aims_error_set(err, AIMS_EUNSUPPORTED,
 				      "unprivileged user namespaces are disabled "
@@ -79,11 +79,11 @@ int aims_exec_backend_ready(aims_backend backend, aims_error *err)
 	switch (aims_exec_resolve_backend(backend)) {
 	case AIMS_BACKEND_E2B:
 		if (!env_set("E2B_API_KEY"))
-			return aims_error_set(err, AIMS_ENOTREADY,
-					      "E2B_API_KEY is not set: the e2b backend is unavailable");
+			return aims_error_set(
+				err, AIMS_ENOTREADY,
+				"E2B_API_KEY is not set: the e2b backend is unavailable");
 		return 0;
 	case AIMS_BACKEND_LOCAL:
-	default:
-		return local_ready(err);
+	default: return local_ready(err);
 	}
 }

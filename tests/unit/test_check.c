@@ -18,9 +18,12 @@ static int setup(void **state)
 	(void)state;
 	root = test_tmpdir();
 	test_write_str(root, "present.txt", "x");
-	test_write_str(root, "package.json", "{\"dependencies\": {\"left-pad\": \"1\"}, \"devDependencies\": {\"@scope/dev\": \"2\"}}");
+	test_write_str(root, "package.json",
+		       "{\"dependencies\": {\"left-pad\": \"1\"}, \"devDependencies\": "
+		       "{\"@scope/dev\": \"2\"}}");
 	test_write_str(root, "node_modules/@e2b/sdk/package.json", "{}");
-	test_write_str(root, ".venv/lib/python3.11/site-packages/Foo_Bar-1.0.dist-info/METADATA", "");
+	test_write_str(root, ".venv/lib/python3.11/site-packages/Foo_Bar-1.0.dist-info/METADATA",
+		       "");
 	test_write_str(root, "dpkg-status",
 		       "Package: aims-installed\nStatus: install ok installed\nVersion: 1\n\n"
 		       "Package: aims-removed\nStatus: deinstall ok config-files\nVersion: 1\n\n"
@@ -48,7 +51,7 @@ static aims_manifest *parse(const char *text)
 
 static aims_readiness *check(const aims_manifest *m)
 {
-	aims_check_options opts = { root };
+	aims_check_options opts = {root};
 	aims_readiness *r = NULL;
 	aims_error err;
 
@@ -68,7 +71,8 @@ static const aims_requirement *req(const aims_readiness *r, const char *name)
 
 static void test_env(void **state)
 {
-	aims_manifest *m = parse("---\nid: t\ntype: task\ndependencies:\n  env: [AIMS_T_SET, AIMS_T_EMPTY, AIMS_T_UNSET]\n---\n");
+	aims_manifest *m = parse("---\nid: t\ntype: task\ndependencies:\n  env: [AIMS_T_SET, "
+				 "AIMS_T_EMPTY, AIMS_T_UNSET]\n---\n");
 	aims_readiness *r;
 	char *json;
 
@@ -99,10 +103,13 @@ static void test_env(void **state)
 
 static void test_files_and_packages(void **state)
 {
-	aims_manifest *m = parse("---\nid: t\ntype: task\ndependencies:\n  files: [present.txt, absent.txt]\n"
-				 "  packages: [left-pad, \"@scope/dev\", \"@e2b/sdk\", missing-pkg, \"../escape\",\n"
-				 "             \"pip:foo.bar\", \"pip:Foo-Bar\", \"pip:nope\", \"deb:aims-installed\",\n"
-				 "             \"deb:aims-removed\", \"deb:aims-absent\", \"deb:aims-installed-too\"]\n---\n");
+	aims_manifest *m = parse(
+		"---\nid: t\ntype: task\ndependencies:\n  files: [present.txt, absent.txt]\n"
+		"  packages: [left-pad, \"@scope/dev\", \"@e2b/sdk\", missing-pkg, \"../escape\",\n"
+		"             \"pip:foo.bar\", \"pip:Foo-Bar\", \"pip:nope\", "
+		"\"deb:aims-installed\",\n"
+		"             \"deb:aims-removed\", \"deb:aims-absent\", "
+		"\"deb:aims-installed-too\"]\n---\n");
 	aims_readiness *r;
 
 	(void)state;
@@ -168,7 +175,8 @@ static void test_code_task_exception(void **state)
 	assert_true(r->builtin);
 	assert_int_equal(r->backend, AIMS_BACKEND_LOCAL);
 	assert_true(r->ready);
-	assert_string_equal(r->note, "E2B_API_KEY missing: e2b backend unavailable; local backend serves");
+	assert_string_equal(r->note,
+			    "E2B_API_KEY missing: e2b backend unavailable; local backend serves");
 	assert_true(req(r, "E2B_API_KEY")->informational);
 	assert_false(req(r, "E2B_API_KEY")->met);
 	assert_true(req(r, "@e2b/sdk")->informational);
@@ -202,21 +210,21 @@ static void test_cli_check(void **state)
 	cJSON *arr;
 
 	(void)state;
-	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, (const char *const[]){ "E2B_API_KEY=", NULL },
-		      (const char *const[]){ "check", "e2b-sandbox", NULL });
+	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, (const char *const[]){"E2B_API_KEY=", NULL},
+		      (const char *const[]){"check", "e2b-sandbox", NULL});
 	assert_int_equal(run.status, 0);
 	assert_non_null(strstr(run.out, "local backend serves"));
 	test_run_free(&run);
 
-	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, (const char *const[]){ "E2B_API_KEY=", NULL },
-		      (const char *const[]){ "check", "e2b", NULL });
+	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, (const char *const[]){"E2B_API_KEY=", NULL},
+		      (const char *const[]){"check", "e2b", NULL});
 	assert_int_equal(run.status, 1);
 	assert_non_null(strstr(run.out, "env E2B_API_KEY (set but empty)"));
 	test_run_free(&run);
 
 	test_run_aims(&run, AIMS_SOURCE_DIR, NULL,
-		      (const char *const[]){ "E2B_API_KEY=e2b_topsecretvalue", NULL },
-		      (const char *const[]){ "check", "--json", NULL });
+		      (const char *const[]){"E2B_API_KEY=e2b_topsecretvalue", NULL},
+		      (const char *const[]){"check", "--json", NULL});
 	assert_int_equal(run.status, 0);
 	assert_null(strstr(run.out, "topsecret"));
 	arr = cJSON_Parse(run.out);
@@ -226,7 +234,8 @@ static void test_cli_check(void **state)
 	cJSON_Delete(arr);
 	test_run_free(&run);
 
-	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, NULL, (const char *const[]){ "check", "nope", NULL });
+	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, NULL,
+		      (const char *const[]){"check", "nope", NULL});
 	assert_int_equal(run.status, 1);
 	assert_non_null(strstr(run.err, "aims: check: no definition with id 'nope'"));
 	test_run_free(&run);
@@ -235,10 +244,8 @@ static void test_cli_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_files_and_packages),
-		cmocka_unit_test(test_tool_env_vars),
-		cmocka_unit_test(test_code_task_exception),
+		cmocka_unit_test(test_env),	      cmocka_unit_test(test_files_and_packages),
+		cmocka_unit_test(test_tool_env_vars), cmocka_unit_test(test_code_task_exception),
 		cmocka_unit_test(test_cli_check),
 	};
 

@@ -22,7 +22,7 @@ extern "C" {
 
 typedef enum aims_req_kind {
 	AIMS_REQ_ENV = 1, /* an environment variable, set and non-empty */
-	AIMS_REQ_FILE,    /* a path relative to the root */
+	AIMS_REQ_FILE,	  /* a path relative to the root */
 	AIMS_REQ_PACKAGE, /* npm by default; "pip:NAME", "deb:NAME" */
 	AIMS_REQ_BACKEND  /* a built-in executor's backend */
 } aims_req_kind;
@@ -31,13 +31,13 @@ typedef enum aims_req_kind {
  * readiness that holds it. */
 typedef struct aims_requirement {
 	aims_req_kind kind;
-	const char *name;    /* as declared: "E2B_API_KEY", "pip:requests" */
+	const char *name; /* as declared: "E2B_API_KEY", "pip:requests" */
 	bool met;
-	const char *detail;  /* why it is missing ("not set"...), or NULL */
+	const char *detail; /* why it is missing ("not set"...), or NULL */
 	/* A declared dependency that a built-in executor replaces: checked
 	 * and reported, but it does not decide readiness. */
 	bool informational;
-	aims_pos pos;        /* where it is declared (line 0: built in) */
+	aims_pos pos; /* where it is declared (line 0: built in) */
 } aims_requirement;
 
 /* The readiness of one definition. */

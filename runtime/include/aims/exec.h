@@ -73,6 +73,18 @@ aims_backend aims_exec_resolve_backend(aims_backend requested);
  */
 int aims_exec_backend_ready(aims_backend backend, aims_error *err);
 
+/*
+ * Checks one package name for lang, strictly, before anything is
+ * installed (names never pass through a shell, and a name that looks like
+ * an option or a URL is refused too): python takes PEP 508 names with
+ * optional extras and version clauses ("pandas", "requests>=2.31,<3",
+ * "uvicorn[standard]==0.30"); node takes npm names with optional scope and
+ * version ("left-pad", "@e2b/sdk@1.2.3"); bash takes Debian package names
+ * with an optional version ("jq", "jq=1.6-2.1"). Returns 0, or
+ * AIMS_EINVALID with a message naming the package.
+ */
+int aims_exec_check_package(aims_language lang, const char *name, aims_error *err);
+
 /* What to run. Every pointer is borrowed for the duration of the call. */
 typedef struct aims_exec_request {
 	aims_language language;
