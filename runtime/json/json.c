@@ -224,3 +224,28 @@ cJSON *aims_json_readiness(const aims_readiness *r)
 	}
 	return obj;
 }
+
+cJSON *aims_json_exec_result(const aims_exec_result *r)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (!obj)
+		return NULL;
+	cJSON_AddStringToObject(obj, "stdout", r->stdout_data ? r->stdout_data : "");
+	cJSON_AddStringToObject(obj, "stderr", r->stderr_data ? r->stderr_data : "");
+	if (r->exit_code >= 0)
+		cJSON_AddNumberToObject(obj, "exitCode", r->exit_code);
+	else
+		cJSON_AddNullToObject(obj, "exitCode");
+	add_string_or_null(obj, "error", r->error);
+	cJSON_AddBoolToObject(obj, "success", r->success);
+	cJSON_AddNumberToObject(obj, "durationMs", (double)r->duration_ms);
+	cJSON_AddBoolToObject(obj, "timedOut", r->timed_out);
+	cJSON_AddBoolToObject(obj, "truncated", r->truncated);
+	cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
+	if (r->limit != AIMS_LIMIT_NONE)
+		cJSON_AddStringToObject(obj, "limit", aims_limit_name(r->limit));
+	else
+		cJSON_AddNullToObject(obj, "limit");
+	return obj;
+}

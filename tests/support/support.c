@@ -1,7 +1,9 @@
 /*
  * support.c - test helpers: spawn the aims binary, temp trees.
  */
+#include <curl/curl.h>
 #include <errno.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -207,4 +209,90 @@ void test_write(const char *dir, const char *name, const char *data, size_t len)
 void test_write_str(const char *dir, const char *name, const char *data)
 {
 	test_write(dir, name, data, strlen(data));
+}
+
+typedef struct growing {
+	char *data;
+	size_t len;
+} growing;
+
+static size_t collect(char *ptr, size_t size, size_t n, void *arg)
+{
+	growing *g = arg;
+	size_t len = size * n;
+	char *bigger = realloc(g->data, g->len + len + 1);
+
+	if (!bigger)
+		return 0;
+	g->data = bigger;
+	memcpy(g->data + g->len, ptr, len);
+	g->len += len;
+	g->data[g->len] = '\0';
+	return len;
+}
+
+void test_http(test_http_response *resp, const char *method, const char *url,
+	       const char *const *headers, const char *body, size_t body_len, long timeout_ms)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *list = NULL;
+	growing out = {NULL, 0}, head = {NULL, 0};
+
+	assert_non_null(curl);
+	memset(resp, 0, sizeof(*resp));
+	for (const char *const *h = headers; h && *h; h++)
+		list = curl_slist_append(list, *h);
+	/* No "Expect: 100-continue" round trip. */
+	list = curl_slist_append(list, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	if (body) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	resp->curl_code = (int)curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	resp->body = out.data ? out.data : strdup("");
+	resp->body_len = out.len;
+	resp->headers = head.data ? head.data : strdup("");
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+}
+
+void test_http_free(test_http_response *resp)
+{
+	free(resp->body);
+	free(resp->headers);
+	memset(resp, 0, sizeof(*resp));
+}
+
+char *test_http_header(const test_http_response *resp, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *line = resp->headers; line && *line;) {
+		const char *end = strstr(line, "\r\n");
+
+		if (!end)
+			break;
+		if (strncasecmp(line, name, len) == 0 && line[len] == ':') {
+			const char *value = line + len + 1;
+
+			while (*value == ' ')
+				value++;
+			return strndup(value, (size_t)(end - value));
+		}
+		line = end + 2;
+	}
+	return NULL;
 }

@@ -38,4 +38,21 @@ void test_write_str(const char *dir, const char *name, const char *data);
 /* Returns malloc'd "a/b". */
 char *test_join(const char *a, const char *b);
 
+/* An HTTP exchange made with libcurl (tests only talk to 127.0.0.1). */
+typedef struct test_http_response {
+	long status;
+	char *body; /* NUL-terminated */
+	size_t body_len;
+	char *headers; /* raw response headers */
+	int curl_code; /* CURLcode: 0 when a response arrived */
+} test_http_response;
+
+/* Sends method url with headers ("Name: value", NULL-terminated, may be
+ * NULL) and body (may be NULL); waits at most timeout_ms. */
+void test_http(test_http_response *resp, const char *method, const char *url,
+	       const char *const *headers, const char *body, size_t body_len, long timeout_ms);
+void test_http_free(test_http_response *resp);
+/* The value of a response header (malloc'd) or NULL. */
+char *test_http_header(const test_http_response *resp, const char *name);
+
 #endif

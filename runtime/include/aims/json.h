@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "aims/check.h"
+#include "aims/exec.h"
 #include "aims/manifest.h"
 
 #ifdef __cplusplus
@@ -36,6 +37,11 @@ cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
  * "missing": [names], "requirements": [{"kind", "name", "met",
  * "detail"?, "informational"}]}. Never contains an env value. */
 cJSON *aims_json_readiness(const aims_readiness *r);
+
+/* A code-execution result (SPEC §7.1): stdout, stderr, exitCode (null
+ * when the program did not exit by itself), error, success, durationMs,
+ * timedOut, truncated, backend, and limit (null when none fired). */
+cJSON *aims_json_exec_result(const aims_exec_result *r);
 
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);

@@ -1,0 +1,426 @@
+/*
+ * handlers.c - the endpoints of SPEC §8: each turns a request into a
+ * reply with the library's calls and the JSON views of runtime/json/.
+ */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aims/check.h"
+#include "aims/json.h"
+#include "server/server_int.h"
+
+#define EXEC_ENV_MAX 64 /* entries of "env" in an execution request */
+
+/* ---- JSON bodies ----------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (0 when invalid), per RFC 3629:
+ * no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return left >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+
+		return left >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+
+		return left >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
+				       (s[3] & 0xC0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
+/* Finds a problem cJSON would not report: invalid UTF-8, a raw NUL, or a
+ * \u0000 escape (C strings would silently cut the value there). Returns
+ * the byte offset of the problem, or -1. */
+static long find_bad_text(const char *body, size_t len, const char **what)
+{
+	const unsigned char *s = (const unsigned char *)body;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (s[i] == 0) {
+			*what = "a NUL byte";
+			return (long)i;
+		}
+		if (in_string && s[i] == '\\') {
+			if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) {
+				*what = "a NUL character (\\u0000)";
+				return (long)i;
+			}
+			i += 2; /* skip the escaped character */
+			continue;
+		}
+		if (s[i] == '"')
+			in_string = !in_string;
+		if (!(n = utf8_sequence(s + i, len - i))) {
+			*what = "invalid UTF-8";
+			return (long)i;
+		}
+		i += n;
+	}
+	return -1;
+}
+
+cJSON *parse_json_object(const request *req, reply *r)
+{
+	const char *end = NULL, *what = NULL;
+	long bad = find_bad_text(req->body, req->body_len, &what);
+	cJSON *json;
+
+	if (bad >= 0) {
+		reply_error(r, 400, "the body contains %s at byte %ld", what, bad);
+		return NULL;
+	}
+	if (req->body_len == 0) {
+		reply_error(r, 400, "the body is empty: a JSON object is expected");
+		return NULL;
+	}
+	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+	if (!json) {
+		size_t at = end && end >= req->body ? (size_t)(end - req->body) : 0;
+
+		reply_error(r, 400, "malformed JSON at byte %zu (or nested too deep)", at);
+		return NULL;
+	}
+	while (end && (size_t)(end - req->body) < req->body_len && strchr(" \t\r\n", *end))
+		end++;
+	if (end && (size_t)(end - req->body) < req->body_len) {
+		cJSON_Delete(json);
+		reply_error(r, 400, "malformed JSON: unexpected data after the value at byte %zu",
+			    (size_t)(end - req->body));
+		return NULL;
+	}
+	if (!cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		reply_error(r, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return json;
+}
+
+/* ---- Simple endpoints ------------------------------------------------------ */
+
+int handle_healthz(aims_server *srv, const request *req, reply *r)
+{
+	(void)req;
+	r->status = 200;
+	if (!(r->json = cJSON_CreateObject()))
+		return AIMS_ENOMEM;
+	cJSON_AddStringToObject(r->json, "status", "ok");
+	cJSON_AddStringToObject(r->json, "version", aims_version());
+	cJSON_AddNumberToObject(r->json, "definitions", (double)aims_registry_count(srv->reg));
+	return 0;
+}
+
+int handle_metrics(aims_server *srv, const request *req, reply *r)
+{
+	(void)req;
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return (r->text = metrics_render(&srv->metrics)) ? 0 : AIMS_ENOMEM;
+}
+
+/* A definition with its readiness. */
+static cJSON *definition_json(aims_server *srv, const aims_manifest *m, unsigned flags)
+{
+	aims_check_options opts = { srv->cfg.root };
+	aims_readiness *ready = NULL;
+	cJSON *obj = aims_json_manifest(m, flags);
+
+	if (obj && aims_check_definition(&ready, m, &opts, NULL) == 0) {
+		cJSON_AddItemToObject(obj, "readiness", aims_json_readiness(ready));
+		aims_readiness_free(ready);
+	}
+	return obj;
+}
+
+static int list_definitions(aims_server *srv, const request *req, reply *r, bool tools_only)
+{
+	const char *type = MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
+	const char *status =
+		MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "status");
+	aims_kind kind = tools_only ? AIMS_KIND_TOOL : AIMS_KIND_UNKNOWN;
+	cJSON *items;
+
+	if (!tools_only && type && (kind = aims_kind_parse(type)) == AIMS_KIND_UNKNOWN)
+		return reply_error(r, 400, "type must be one of task, skill, hook, tool, integration, "
+					   "reference");
+	if (status && aims_status_parse(status) == AIMS_STATUS_OTHER)
+		return reply_error(r, 400, "status must be one of active, beta, planned, disabled, "
+					   "deprecated");
+	if (!(r->json = cJSON_CreateObject()) ||
+	    !(items = cJSON_AddArrayToObject(r->json, tools_only ? "tools" : "skills")))
+		return AIMS_ENOMEM;
+	for (size_t i = 0; i < aims_registry_count(srv->reg); i++) {
+		const aims_manifest *m = aims_registry_at(srv->reg, i);
+		cJSON *item;
+
+		if (kind != AIMS_KIND_UNKNOWN && m->kind != kind)
+			continue;
+		if (status && strcasecmp(aims_status_name(m->status), status) != 0)
+			continue;
+		if (!(item = definition_json(srv, m, 0)))
+			return AIMS_ENOMEM;
+		cJSON_AddItemToArray(items, item);
+	}
+	cJSON_AddNumberToObject(r->json, "count", cJSON_GetArraySize(items));
+	r->status = 200;
+	return 0;
+}
+
+int handle_skills(aims_server *srv, const request *req, reply *r)
+{
+	return list_definitions(srv, req, r, false);
+}
+
+int handle_tools(aims_server *srv, const request *req, reply *r)
+{
+	return list_definitions(srv, req, r, true);
+}
+
+int handle_skill(aims_server *srv, const request *req, reply *r)
+{
+	const char *id = req->path + strlen("/api/skills/");
+	const char *type = MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
+	const aims_manifest *m;
+	char *html = NULL;
+
+	if (type && aims_kind_parse(type) == AIMS_KIND_UNKNOWN)
+		return reply_error(r, 400, "type must be one of task, skill, hook, tool, integration, "
+					   "reference");
+	m = type ? aims_registry_find(srv->reg, aims_kind_parse(type), id)
+		 : aims_registry_find_id(srv->reg, id);
+	if (!m)
+		return reply_error(r, 404, "no definition with id '%.200s'", id);
+	if (!(r->json = definition_json(srv, m, AIMS_JSON_FULL)))
+		return AIMS_ENOMEM;
+	if (aims_manifest_body_html(&html, m, NULL) == 0) {
+		cJSON_AddStringToObject(r->json, "html", html);
+		free(html);
+	}
+	r->status = 200;
+	return 0;
+}
+
+/* ---- POST /api/code/execute ----------------------------------------------- */
+
+/* An error of the execute endpoint keeps the seed's five keys. */
+static void add_seed_keys(cJSON *json)
+{
+	if (!json)
+		return;
+	cJSON_AddStringToObject(json, "stdout", "");
+	cJSON_AddStringToObject(json, "stderr", "");
+	cJSON_AddNullToObject(json, "exitCode");
+	cJSON_AddFalseToObject(json, "success");
+}
+
+static int execute_error(reply *r, unsigned status, const char *message)
+{
+	reply_error(r, status, "%s", message);
+	add_seed_keys(r->json);
+	return r->json ? 0 : AIMS_ENOMEM;
+}
+
+static unsigned status_for(int rc)
+{
+	switch (rc) {
+	case AIMS_EINVALID: return 400;
+	case AIMS_ETOOBIG: return 413;
+	case AIMS_EBUSY: return 429;
+	case AIMS_EAUTH:
+	case AIMS_EUPSTREAM: return 502;
+	case AIMS_ETIMEOUT: return 504;
+	case AIMS_EUNSUPPORTED:
+	case AIMS_ENOTREADY: return 503;
+	case AIMS_ECANCELED: return 499;
+	}
+	return 500;
+}
+
+static bool env_name_ok(const char *name)
+{
+	if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_'))
+		return false;
+	for (name++; *name; name++)
+		if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') ||
+		      (*name >= '0' && *name <= '9') || *name == '_'))
+			return false;
+	return true;
+}
+
+typedef struct exec_input {
+	aims_exec_request req;
+	const char *packages[AIMS_EXEC_MAX_PACKAGES];
+	char *env[EXEC_ENV_MAX + 1];
+} exec_input;
+
+/* Reads the request fields into in; on a bad field fills r (400/413) and
+ * returns -1. Field names follow the seed and SPEC §7.1. */
+static int read_execute_request(exec_input *in, const cJSON *body, reply *r)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "code");
+	const cJSON *language = cJSON_GetObjectItemCaseSensitive(body, "language");
+	const cJSON *packages = cJSON_GetObjectItemCaseSensitive(body, "packages");
+	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(body, "timeoutMs");
+	const cJSON *stdin_data = cJSON_GetObjectItemCaseSensitive(body, "stdin");
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(body, "env");
+	const cJSON *backend = cJSON_GetObjectItemCaseSensitive(body, "backend");
+	aims_error err;
+	size_t n = 0;
+
+	aims_error_clear(&err);
+	aims_exec_request_init(&in->req);
+	if (!cJSON_IsString(code))
+		return execute_error(r, 400, code ? "code must be a string" : "code is required"), -1;
+	in->req.code = code->valuestring;
+	in->req.code_len = strlen(code->valuestring);
+	if (in->req.code_len == 0)
+		return execute_error(r, 400, "code is empty"), -1;
+	if (in->req.code_len > AIMS_EXEC_MAX_CODE) {
+		char message[128];
+
+		snprintf(message, sizeof(message), "code is %zu bytes, over the limit of %u",
+			 in->req.code_len, AIMS_EXEC_MAX_CODE);
+		return execute_error(r, 413, message), -1;
+	}
+	in->req.language = AIMS_LANG_PYTHON;
+	if (language && !cJSON_IsString(language))
+		return execute_error(r, 400, "language must be a string"), -1;
+	if (language && aims_language_parse(&in->req.language, language->valuestring, &err) < 0)
+		return execute_error(r, 400, err.message), -1;
+	if (packages && !cJSON_IsNull(packages)) {
+		const cJSON *item;
+
+		if (!cJSON_IsArray(packages))
+			return execute_error(r, 400, "packages must be a list of strings"), -1;
+		cJSON_ArrayForEach(item, packages) {
+			if (!cJSON_IsString(item))
+				return execute_error(r, 400, "packages must be a list of strings"), -1;
+			if (n == AIMS_EXEC_MAX_PACKAGES)
+				return execute_error(r, 400, "too many packages (at most 64)"), -1;
+			if (aims_exec_check_package(in->req.language, item->valuestring, &err) < 0)
+				return execute_error(r, 400, err.message), -1;
+			in->packages[n++] = item->valuestring;
+		}
+		in->req.packages = in->packages;
+		in->req.package_count = n;
+	}
+	if (timeout && !cJSON_IsNull(timeout)) {
+		double ms = timeout->valuedouble;
+
+		if (!cJSON_IsNumber(timeout) || ms != (double)(long long)ms || ms < 1 ||
+		    ms > AIMS_EXEC_MAX_TIMEOUT_MS)
+			return execute_error(r, 400, "timeoutMs must be a whole number from 1 to "
+						     "300000"),
+			       -1;
+		in->req.timeout_ms = (uint32_t)ms;
+	}
+	if (stdin_data && !cJSON_IsNull(stdin_data)) {
+		if (!cJSON_IsString(stdin_data))
+			return execute_error(r, 400, "stdin must be a string"), -1;
+		in->req.stdin_data = stdin_data->valuestring;
+		in->req.stdin_len = strlen(stdin_data->valuestring);
+		if (in->req.stdin_len > AIMS_EXEC_MAX_STDIN)
+			return execute_error(r, 413, "stdin is over the limit of 1 MiB"), -1;
+	}
+	if (env && !cJSON_IsNull(env)) {
+		const cJSON *item;
+		size_t count = 0;
+
+		if (!cJSON_IsObject(env))
+			return execute_error(r, 400, "env must be an object of strings"), -1;
+		cJSON_ArrayForEach(item, env) {
+			size_t len;
+
+			if (!cJSON_IsString(item) || !env_name_ok(item->string))
+				return execute_error(r, 400, "env must map names like NAME_1 to "
+							     "strings"),
+				       -1;
+			if (count == EXEC_ENV_MAX)
+				return execute_error(r, 400, "too many env entries (at most 64)"), -1;
+			len = strlen(item->string) + strlen(item->valuestring) + 2;
+			if (!(in->env[count] = malloc(len)))
+				return execute_error(r, 500, "out of memory"), -1;
+			snprintf(in->env[count], len, "%s=%s", item->string, item->valuestring);
+			count++;
+		}
+		in->env[count] = NULL;
+		in->req.env = (const char *const *)in->env;
+	}
+	if (backend && !cJSON_IsNull(backend)) {
+		if (!cJSON_IsString(backend))
+			return execute_error(r, 400, "backend must be a string"), -1;
+		if (aims_backend_parse(&in->req.backend, backend->valuestring, &err) < 0)
+			return execute_error(r, 400, err.message), -1;
+	}
+	return 0;
+}
+
+int handle_execute(aims_server *srv, const request *req, reply *r)
+{
+	exec_input in;
+	aims_exec_result *result = NULL;
+	execution *slot = NULL;
+	aims_error err;
+	cJSON *body;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	aims_error_clear(&err);
+	if (!(body = parse_json_object(req, r))) {
+		add_seed_keys(r->json);
+		return 0;
+	}
+	if (read_execute_request(&in, body, r) < 0)
+		goto out;
+	switch (gate_enter(&slot, &srv->gate, &srv->metrics, req->socket_fd, &err)) {
+	case GATE_RUN:
+		break;
+	case GATE_FULL:
+		execute_error(r, 429, "too many executions: every slot and the queue are taken; "
+				      "retry later");
+		r->retry_after = 1;
+		goto out;
+	case GATE_CLOSED:
+		execute_error(r, 503, "the server is shutting down");
+		goto out;
+	case GATE_GONE:
+		execute_error(r, 499, "the client went away while queued");
+		goto out;
+	default:
+		execute_error(r, 500, err.message);
+		goto out;
+	}
+	in.req.cancel_fd = execution_cancel_fd(slot);
+	rc = aims_exec_run(&result, &in.req, &err);
+	metrics_execution(&srv->metrics, result, rc);
+	gate_leave(&srv->gate, &srv->metrics, slot);
+	if (rc < 0) {
+		execute_error(r, status_for(rc), err.message);
+		goto out;
+	}
+	r->status = 200;
+	if (!(r->json = aims_json_exec_result(result)))
+		execute_error(r, 500, "out of memory");
+out:
+	for (size_t i = 0; in.env[i]; i++)
+		free(in.env[i]);
+	aims_exec_result_free(result);
+	cJSON_Delete(body);
+	return 0;
+}
