@@ -172,8 +172,7 @@ int aims_http_url_is_loopback(const char *url)
 		if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
 		    strcmp(host, "::1") == 0)
 			yes = 1;
-		else if (inet_pton(AF_INET, host, &a4) == 1 &&
-			 (ntohl(a4.s_addr) >> 24) == 127)
+		else if (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127)
 			yes = 1;
 	}
 	curl_free(host);
@@ -222,7 +221,8 @@ static int setup(transfer *t, struct curl_slist **headers, char *errbuf)
 		list = next;
 	}
 	*headers = list;
-	if (req->deadline_ms && req->deadline_ms > now && req->deadline_ms - now < (uint64_t)connect_ms)
+	if (req->deadline_ms && req->deadline_ms > now &&
+	    req->deadline_ms - now < (uint64_t)connect_ms)
 		connect_ms = (long)(req->deadline_ms - now);
 	if (connect_ms < 1)
 		connect_ms = 1;
@@ -314,7 +314,8 @@ int aims_http_perform(aims_http_response *resp, const aims_http_request *req, ai
 		now = aims_http_now_ms();
 		if (req->deadline_ms && now >= req->deadline_ms) {
 			rc = aims_error_set(err, AIMS_ETIMEOUT,
-					    "no complete answer from %s within the time limit", host);
+					    "no complete answer from %s within the time limit",
+					    host);
 			goto out;
 		}
 		if (req->deadline_ms && req->deadline_ms - now < (uint64_t)wait_ms)

@@ -27,23 +27,23 @@
 typedef int (*aims_http_sink)(void *ctx, const char *data, size_t len, aims_error *err);
 
 typedef struct aims_http_request {
-	const char *method;	     /* "GET", "POST", "DELETE" */
-	const char *url;	     /* never contains credentials */
-	const char *const *headers;  /* "Name: value", NULL-terminated, may be NULL */
-	const void *body;	     /* may be NULL */
+	const char *method;	    /* "GET", "POST", "DELETE" */
+	const char *url;	    /* never contains credentials */
+	const char *const *headers; /* "Name: value", NULL-terminated, may be NULL */
+	const void *body;	    /* may be NULL */
 	size_t body_len;
-	uint64_t deadline_ms;	     /* absolute, aims_http_now_ms() clock; 0: none */
+	uint64_t deadline_ms;			  /* absolute, aims_http_now_ms() clock; 0: none */
 	int cancel_fds[AIMS_HTTP_MAX_CANCEL_FDS]; /* -1: unused */
-	aims_http_sink sink; /* NULL: collect the body into the response */
+	aims_http_sink sink;			  /* NULL: collect the body into the response */
 	void *sink_ctx;
 	/* Only 2xx bodies go to the sink; others are collected (error text). */
 	size_t max_body; /* cap of a collected body */
 } aims_http_request;
 
 typedef struct aims_http_response {
-	long status;	      /* HTTP status, 0 when none was received */
-	aims_buf body;	      /* collected body (NUL-terminated when not empty) */
-	long retry_after_ms;  /* from Retry-After, -1 when absent */
+	long status;	     /* HTTP status, 0 when none was received */
+	aims_buf body;	     /* collected body (NUL-terminated when not empty) */
+	long retry_after_ms; /* from Retry-After, -1 when absent */
 	uint64_t elapsed_ms;
 } aims_http_response;
 

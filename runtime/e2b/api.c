@@ -212,8 +212,9 @@ int e2b_create(e2b_sandbox *out, bool *maybe_orphans, const aims_e2b_config *cfg
 		rc = aims_http_perform(&resp, &req, &attempt_err);
 		if (rc == AIMS_ECANCELED) {
 			*maybe_orphans = true; /* the request may have reached E2B */
-			aims_error_set(err, rc, "the execution was canceled while E2B was creating "
-						"the sandbox");
+			aims_error_set(err, rc,
+				       "the execution was canceled while E2B was creating "
+				       "the sandbox");
 			goto out;
 		}
 		if (rc == AIMS_ETIMEOUT || rc == AIMS_EUPSTREAM) {
@@ -235,10 +236,11 @@ int e2b_create(e2b_sandbox *out, bool *maybe_orphans, const aims_e2b_config *cfg
 		} else {
 			e2b_error_text(why, sizeof(why), resp.body.ptr, resp.body.len);
 			if (resp.status == 401 || resp.status == 403) {
-				rc = aims_error_set(err, AIMS_EAUTH,
-						    "E2B rejected the API key (HTTP %ld: %s): check "
-						    "E2B_API_KEY",
-						    resp.status, why);
+				rc = aims_error_set(
+					err, AIMS_EAUTH,
+					"E2B rejected the API key (HTTP %ld: %s): check "
+					"E2B_API_KEY",
+					resp.status, why);
 				goto out;
 			}
 			if (resp.status == 429) {
@@ -246,12 +248,11 @@ int e2b_create(e2b_sandbox *out, bool *maybe_orphans, const aims_e2b_config *cfg
 			} else if (resp.status >= 500) {
 				last = FAIL_SERVER;
 			} else {
-				rc = aims_error_set(err,
-						    resp.status == 400 ? AIMS_EINVALID
-								       : AIMS_EUPSTREAM,
-						    "E2B refused to create a '%s' sandbox (HTTP %ld: "
-						    "%s)",
-						    cfg->template_id, resp.status, why);
+				rc = aims_error_set(
+					err, resp.status == 400 ? AIMS_EINVALID : AIMS_EUPSTREAM,
+					"E2B refused to create a '%s' sandbox (HTTP %ld: "
+					"%s)",
+					cfg->template_id, resp.status, why);
 				goto out;
 			}
 			/* keep why for the final message */
@@ -282,10 +283,11 @@ int e2b_create(e2b_sandbox *out, bool *maybe_orphans, const aims_e2b_config *cfg
 	now = aims_http_now_ms();
 	switch (last) {
 	case FAIL_BUSY:
-		rc = aims_error_set(err, AIMS_EBUSY,
-				    "E2B refused to create a sandbox: too many requests or sandboxes "
-				    "running (%s); gave up after %u attempt(s) in %.1f s",
-				    why, attempt, (double)(now - start) / 1000.0);
+		rc = aims_error_set(
+			err, AIMS_EBUSY,
+			"E2B refused to create a sandbox: too many requests or sandboxes "
+			"running (%s); gave up after %u attempt(s) in %.1f s",
+			why, attempt, (double)(now - start) / 1000.0);
 		break;
 	case FAIL_SERVER:
 		rc = aims_error_set(err, AIMS_EUPSTREAM,

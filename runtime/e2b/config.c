@@ -1,8 +1,8 @@
 /*
  * config.c - where E2B is and how to talk to it: the settings E2B's SDKs
  * read from the environment, the checks on them (a well-formed key; https
- * unless the host is loopback), the data-plane address of a sandbox port,
- * and the strict check of package names before anything is sent.
+ * unless the host is loopback) and the data-plane address of a sandbox
+ * port.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -68,8 +68,7 @@ int aims_e2b_config_from_env(aims_e2b_config *cfg, aims_error *err)
 	snprintf(cfg->api_key, sizeof(cfg->api_key), "%s", key);
 	if ((rc = env_copy(cfg->domain, sizeof(cfg->domain), "E2B_DOMAIN", err)) < 0 ||
 	    (rc = env_copy(cfg->api_url, sizeof(cfg->api_url), "E2B_API_URL", err)) < 0 ||
-	    (rc = env_copy(cfg->sandbox_url, sizeof(cfg->sandbox_url), "E2B_SANDBOX_URL", err)) <
-		    0)
+	    (rc = env_copy(cfg->sandbox_url, sizeof(cfg->sandbox_url), "E2B_SANDBOX_URL", err)) < 0)
 		return rc;
 	cfg->debug = debug && strcasecmp(debug, "true") == 0;
 	if (!cfg->api_url[0]) {
@@ -116,10 +115,11 @@ static int url_check(const char *url, const char *what, aims_error *err)
 		return aims_error_set(err, AIMS_EINVALID, "%s must be an http(s) URL, not '%.100s'",
 				      what, url);
 	if (!aims_http_url_is_loopback(url))
-		return aims_error_set(err, AIMS_EINVALID,
-				      "%s uses plain http to a host that is not loopback ('%.100s'): "
-				      "use https, or http only on 127.0.0.1/localhost",
-				      what, url);
+		return aims_error_set(
+			err, AIMS_EINVALID,
+			"%s uses plain http to a host that is not loopback ('%.100s'): "
+			"use https, or http only on 127.0.0.1/localhost",
+			what, url);
 	return 0;
 }
 
@@ -140,8 +140,7 @@ int aims_e2b_config_check(const aims_e2b_config *cfg, aims_error *err)
 				      cfg->domain);
 	if ((rc = url_check(cfg->api_url, "E2B_API_URL", err)) < 0)
 		return rc;
-	if (cfg->sandbox_url[0] &&
-	    (rc = url_check(cfg->sandbox_url, "E2B_SANDBOX_URL", err)) < 0)
+	if (cfg->sandbox_url[0] && (rc = url_check(cfg->sandbox_url, "E2B_SANDBOX_URL", err)) < 0)
 		return rc;
 	if (!cfg->template_id[0] || cfg->create_attempts == 0)
 		return aims_error_set(err, AIMS_EINVALID, "the E2B configuration is incomplete");
@@ -164,118 +163,4 @@ int e2b_data_url(char *out, size_t out_len, const aims_e2b_config *cfg, const e2
 	if (n < 0 || (size_t)n >= out_len)
 		return aims_error_set(err, AIMS_EINVALID, "the sandbox address is too long");
 	return 0;
-}
-
-/* --- package names --- */
-
-static bool is_alnum(char c)
-{
-	return isalnum((unsigned char)c) != 0;
-}
-
-static bool all_in(const char *s, size_t n, const char *extra)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]) && !strchr(extra, s[i]))
-			return false;
-	return true;
-}
-
-/* PEP 508 name, optional [extra,...], optional one clause like ==1.2. */
-static bool pip_ok(const char *s)
-{
-	static const char *const ops[] = {"===", "==", "!=", "~=", ">=", "<=", ">", "<"};
-	size_t n = strcspn(s, "[=!~<>");
-	const char *p = s + n;
-
-	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]) || !all_in(s, n, "._-"))
-		return false;
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-
-		if (!close || close == p + 1 || !all_in(p + 1, (size_t)(close - p - 1), "._-,"))
-			return false;
-		p = close + 1;
-	}
-	if (!*p)
-		return true;
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		size_t len = strlen(ops[i]);
-
-		if (strncmp(p, ops[i], len) == 0) {
-			p += len;
-			return *p && is_alnum(*p) && all_in(p, strlen(p), ".*+!-_");
-		}
-	}
-	return false;
-}
-
-/* [@scope/]name[@version]: npm's lowercase names, a plain version range. */
-static bool npm_name_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 214 || s[0] == '.' || s[0] == '_' || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-		      strchr("._-~", s[i])))
-			return false;
-	return true;
-}
-
-static bool npm_ok(const char *s)
-{
-	const char *name = s, *at, *slash;
-
-	if (*s == '@') {
-		slash = strchr(s, '/');
-		if (!slash || !npm_name_ok(s + 1, (size_t)(slash - s - 1)))
-			return false;
-		name = slash + 1;
-	}
-	at = strchr(name, '@');
-	if (!npm_name_ok(name, at ? (size_t)(at - name) : strlen(name)))
-		return false;
-	return !at || (at[1] && all_in(at + 1, strlen(at + 1), ".^~*+-<>=x"));
-}
-
-/* Debian package name, optional =version. */
-static bool deb_ok(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	size_t n = eq ? (size_t)(eq - s) : strlen(s);
-
-	if (n < 2 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-		      strchr("+.-", s[i])))
-			return false;
-	return !eq || (eq[1] && is_alnum(eq[1]) && all_in(eq + 1, strlen(eq + 1), ".+~:-"));
-}
-
-int aims_e2b_package_check(aims_language lang, const char *name, aims_error *err)
-{
-	size_t n = strlen(name);
-	bool ok = false;
-	char shown[80];
-
-	if (n > 0 && n <= 214 && name[0] != '-') {
-		switch (lang) {
-		case AIMS_LANG_PYTHON: ok = pip_ok(name); break;
-		case AIMS_LANG_NODE: ok = npm_ok(name); break;
-		case AIMS_LANG_BASH: ok = deb_ok(name); break;
-		}
-	}
-	if (ok)
-		return 0;
-	/* Show the name without control characters. */
-	n = 0;
-	for (const char *p = name; *p && n + 1 < sizeof(shown); p++)
-		shown[n++] = (*p >= 0x20 && *p != 0x7f) ? *p : '?';
-	shown[n] = '\0';
-	return aims_error_set(err, AIMS_EINVALID, "invalid %s package name '%s'",
-			      lang == AIMS_LANG_PYTHON ? "pip"
-			      : lang == AIMS_LANG_NODE ? "npm"
-						       : "Debian",
-			      shown);
 }

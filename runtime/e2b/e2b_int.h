@@ -15,18 +15,18 @@
 /* A created sandbox, as the control plane described it. */
 typedef struct e2b_sandbox {
 	char id[72];
-	char domain[256];	  /* empty: the configured domain */
-	char envd_token[512];	  /* X-Access-Token, empty when not secure */
-	char traffic_token[512];  /* E2B-Traffic-Access-Token, may be empty */
+	char domain[256];	 /* empty: the configured domain */
+	char envd_token[512];	 /* X-Access-Token, empty when not secure */
+	char traffic_token[512]; /* E2B-Traffic-Access-Token, may be empty */
 	char envd_version[32];
 } e2b_sandbox;
 
 /* What a new sandbox gets. */
 typedef struct e2b_create_params {
-	unsigned timeout_s;	   /* lifetime; the sandbox dies after it */
-	const char *run_tag;	   /* metadata aimsRun, to find orphans */
-	const char *const *env;	   /* "NAME=VALUE", NULL-terminated, may be NULL */
-	int cancel_fds[2];	   /* -1: unused */
+	unsigned timeout_s;	/* lifetime; the sandbox dies after it */
+	const char *run_tag;	/* metadata aimsRun, to find orphans */
+	const char *const *env; /* "NAME=VALUE", NULL-terminated, may be NULL */
+	int cancel_fds[2];	/* -1: unused */
 } e2b_create_params;
 
 /* api.c: the control plane. */

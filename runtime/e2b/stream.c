@@ -141,10 +141,11 @@ static int exec_line(e2b_exec_stream *s, const char *line, size_t len, aims_erro
 	s->lines++;
 	obj = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(obj)) {
-		rc = aims_error_set(err, AIMS_EUPSTREAM,
-				    "the E2B code interpreter sent a line that is not a JSON object "
-				    "(line %zu of its stream)",
-				    s->lines);
+		rc = aims_error_set(
+			err, AIMS_EUPSTREAM,
+			"the E2B code interpreter sent a line that is not a JSON object "
+			"(line %zu of its stream)",
+			s->lines);
 		goto out;
 	}
 	type = string_field(obj, "type");
@@ -319,8 +320,8 @@ static int proc_data(e2b_proc_stream *s, const cJSON *data, aims_error *err)
 					    "envd sent %s that is not valid base64", names[i]);
 		else if (rc < 0)
 			rc = aims_error_set(err, rc, "out of memory reading process output");
-		else if (bytes.len &&
-			 (rc = append_tail(i == 0 ? &s->out : &s->errout, bytes.ptr, bytes.len)) < 0)
+		else if (bytes.len && (rc = append_tail(i == 0 ? &s->out : &s->errout, bytes.ptr,
+							bytes.len)) < 0)
 			rc = aims_error_set(err, rc, "out of memory reading process output");
 		aims_buf_free(&bytes);
 	}
@@ -403,7 +404,8 @@ int e2b_proc_stream_feed(e2b_proc_stream *s, const char *data, size_t len, aims_
 				return aims_error_set(err, AIMS_ETOOBIG,
 						      "envd sent a message of %u bytes, over the "
 						      "limit of %u",
-						      (unsigned)body, (unsigned)AIMS_E2B_MAX_ENVELOPE);
+						      (unsigned)body,
+						      (unsigned)AIMS_E2B_MAX_ENVELOPE);
 			need = 5 + (size_t)body;
 			if (s->pending.len == need) {
 				rc = proc_envelope(s, p[0], s->pending.ptr + 5, need - 5, err);

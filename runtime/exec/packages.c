@@ -81,7 +81,7 @@ static bool python_ok(const char *s)
 	if (!*s)
 		return true;
 	for (;;) { /* version clauses: OP VERSION [, OP VERSION]... */
-		static const char *const ops[] = { "===", "==", "!=", "<=", ">=", "~=", "<", ">" };
+		static const char *const ops[] = {"===", "==", "!=", "<=", ">=", "~=", "<", ">"};
 		size_t op = 0;
 
 		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -168,8 +168,9 @@ int aims_exec_check_package(aims_language lang, const char *name, aims_error *er
 	const char *what;
 
 	if (strlen(name) > PACKAGE_NAME_MAX)
-		return aims_error_set(err, AIMS_EINVALID, "package name '%.40s...' is longer than %d",
-				      name, PACKAGE_NAME_MAX);
+		return aims_error_set(err, AIMS_EINVALID,
+				      "package name '%.40s...' is longer than %d", name,
+				      PACKAGE_NAME_MAX);
 	switch (lang) {
 	case AIMS_LANG_PYTHON:
 		ok = python_ok(name);

@@ -221,8 +221,8 @@ const char *fake_request_header(const fake_request *r, const char *name)
 static enum MHD_Result answer(struct MHD_Connection *c, int status, const char *content_type,
 			      const char *text, int retry_after_s)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (content_type)
@@ -471,7 +471,8 @@ static enum MHD_Result control(fake_e2b *f, struct MHD_Connection *c, const fake
 	if (!sb || !sb->alive) {
 		pthread_mutex_unlock(&f->lock);
 		return answer_error(c, 404, -1,
-				    "sandbox \"%s\" doesn't exist or you don't have access to it", id);
+				    "sandbox \"%s\" doesn't exist or you don't have access to it",
+				    id);
 	}
 	if (strcmp(r->method, "DELETE") == 0 && !*rest) {
 		sb->alive = false;
@@ -537,8 +538,7 @@ static enum MHD_Result execute(fake_e2b *f, struct MHD_Connection *c, const fake
 	return answer_stream(f, c, "application/x-ndjson", &text, chunk, delay_ms, mode);
 }
 
-static enum MHD_Result process_start(fake_e2b *f, struct MHD_Connection *c,
-				     const fake_request *r)
+static enum MHD_Result process_start(fake_e2b *f, struct MHD_Connection *c, const fake_request *r)
 {
 	const unsigned char *p = (const unsigned char *)r->body;
 	bytes out = {0};
@@ -547,8 +547,7 @@ static enum MHD_Result process_start(fake_e2b *f, struct MHD_Connection *c,
 	size_t n;
 
 	if (r->body_len < 5 || p[0] != 0 ||
-	    ((size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]) !=
-		    r->body_len - 5)
+	    ((size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]) != r->body_len - 5)
 		return answer(c, 400, "application/json",
 			      "{\"code\":\"invalid_argument\",\"message\":\"bad envelope\"}", -1);
 	msg = cJSON_ParseWithLength(r->body + 5, r->body_len - 5);
@@ -596,13 +595,15 @@ static enum MHD_Result process_start(fake_e2b *f, struct MHD_Connection *c,
 				 f->proc_exit, f->proc_exit);
 		else /* protobuf JSON: the zero exit code is omitted */
 			snprintf(line, sizeof(line),
-				 "{\"event\": {\"end\": {\"exited\": true, \"status\": \"exit status "
+				 "{\"event\": {\"end\": {\"exited\": true, \"status\": \"exit "
+				 "status "
 				 "0\"}}}");
 		bytes_envelope(&out, 0, line);
 		bytes_envelope(&out, 2, "{}");
 	} else {
 		snprintf(line, sizeof(line),
-			 "{\"error\": {\"code\": \"%s\", \"message\": \"the operation failed: %s\"}}",
+			 "{\"error\": {\"code\": \"%s\", \"message\": \"the operation failed: "
+			 "%s\"}}",
 			 f->proc_final_error, f->proc_final_error);
 		bytes_envelope(&out, 2, line);
 	}
@@ -644,10 +645,11 @@ static enum MHD_Result data_plane(fake_e2b *f, struct MHD_Connection *c, const f
 			      "\"code\": 502}",
 			      -1);
 	if (!token || strcmp(token, want) != 0)
-		return answer(c, 401, "application/json",
-			      "{\"code\": 401, \"message\": \"unauthorized access, please provide a "
-			      "valid access token\"}",
-			      -1);
+		return answer(
+			c, 401, "application/json",
+			"{\"code\": 401, \"message\": \"unauthorized access, please provide a "
+			"valid access token\"}",
+			-1);
 	return port == 49999 ? execute(f, c, r) : process_start(f, c, r);
 }
 
@@ -712,11 +714,10 @@ fake_e2b *fake_e2b_start(const char *api_key)
 	addr.sin_family = AF_INET;
 	addr.sin_port = 0;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					     MHD_USE_THREAD_PER_CONNECTION,
-				     0, NULL, NULL, handle, f, MHD_OPTION_SOCK_ADDR, &addr,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, f,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	f->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+		handle, f, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
 	assert_non_null(f->daemon);
 	info = MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	assert_non_null(info);

@@ -201,7 +201,8 @@ static void test_python_hello(void **state)
 	assert_string_equal(fake_request_header(exec, "E2b-Sandbox-Id"), id);
 	assert_string_equal(fake_request_header(exec, "E2b-Sandbox-Port"), "49999");
 	assert_non_null(fake_request_header(exec, "X-Access-Token"));
-	assert_null(fake_request_header(exec, "X-API-Key")); /* the key stays on the control plane */
+	assert_null(
+		fake_request_header(exec, "X-API-Key")); /* the key stays on the control plane */
 	assert_string_equal(fake_request_header(exec, "Content-Type"), "application/json");
 	body = json_of(exec);
 	assert_string_equal(jstr(body, "code"), "print('Hello from AIMS')\n1 + 1");
@@ -233,7 +234,8 @@ static void test_lines_split_across_reads(void **state)
 	request_for(&req, AIMS_LANG_PYTHON, "print('x')");
 	run_with(&o, &req, &cfg);
 	assert_int_equal(o.rc, 0);
-	assert_string_equal(o.res->stdout_data, "h\xc3\xa9llo \xe2\x9c\x93\nsecond line of output\n");
+	assert_string_equal(o.res->stdout_data,
+			    "h\xc3\xa9llo \xe2\x9c\x93\nsecond line of output\n");
 	assert_true(o.res->success);
 	all_deleted(before + 1);
 	aims_exec_result_free(o.res);
@@ -344,8 +346,9 @@ static void assert_argv(const cJSON *msg, const char *cmd, const char *const *ar
 static void test_packages_python(void **state)
 {
 	static const char *const pkgs[] = {"requests", "pandas==2.2.0"};
-	static const char *const argv[] = {"install", "--no-input", "--disable-pip-version-check",
-					   "requests", "pandas==2.2.0", NULL};
+	static const char *const argv[] = {
+		"install",  "--no-input",    "--disable-pip-version-check",
+		"requests", "pandas==2.2.0", NULL};
 	size_t before = fake_e2b_created(fake);
 	const fake_request *create, *proc, *timeout, *exec, *del;
 	aims_exec_request req;
@@ -398,8 +401,9 @@ static void test_packages_python(void **state)
 static void test_packages_node_and_bash(void **state)
 {
 	static const char *const npm_pkgs[] = {"@types/node@20", "lodash"};
-	static const char *const npm_argv[] = {"install", "--no-audit", "--no-fund",
-					       "--no-progress", "@types/node@20", "lodash", NULL};
+	static const char *const npm_argv[] = {
+		"install",	  "--no-audit", "--no-fund", "--no-progress",
+		"@types/node@20", "lodash",	NULL};
 	static const char *const deb_pkgs[] = {"jq", "curl"};
 	static const char *const update_argv[] = {"update", "-q", NULL};
 	static const char *const install_argv[] = {
@@ -498,8 +502,9 @@ static void test_install_deadline(void **state)
 
 static void test_bad_packages_send_nothing(void **state)
 {
-	static const char *const bad[] = {"requests; rm -rf /", "$(curl evil)", "-r/etc/passwd",
-					  "--index-url=http://evil", "a b", ""};
+	static const char *const bad[] = {
+		"requests; rm -rf /",	   "$(curl evil)", "-r/etc/passwd",
+		"--index-url=http://evil", "a b",	   ""};
 	aims_exec_request req;
 	aims_e2b_config cfg;
 	outcome o;
@@ -514,7 +519,7 @@ static void test_bad_packages_send_nothing(void **state)
 		req.package_count = 2;
 		run_with(&o, &req, &cfg);
 		assert_int_equal(o.rc, AIMS_EINVALID);
-		assert_non_null(strstr(o.err.message, "invalid pip package name"));
+		assert_non_null(strstr(o.err.message, "invalid package name"));
 	}
 	assert_int_equal(fake_e2b_request_count(fake), 0);
 }

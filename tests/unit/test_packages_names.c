@@ -24,15 +24,42 @@ static void expect(aims_language lang, const char *name, bool ok)
 
 static void test_python(void **state)
 {
-	const char *good[] = { "requests", "pandas", "Flask", "zope.interface", "ruamel.yaml",
-			       "requests>=2.31", "requests >= 2.31, < 3", "numpy==1.26.4",
-			       "uvicorn[standard]==0.30", "a", "x_y-z", "pkg~=1.4", "pkg===1.0",
-			       "pkg!=1.*", "torch==2.1.0+cpu" };
-	const char *bad[] = { "", "requests; rm -rf /", "-r requirements.txt", "--index-url=x",
-			      "git+https://x/y", "https://x/y.whl", "./local", "../up", "/abs",
-			      "pkg @ https://x", "pkg;python_version<'3'", "pkg$(id)", "pkg`id`",
-			      "pkg\nother", "pkg ==", ".hidden", "pkg-", "pkg[", "pkg[a,]",
-			      "pkg>=1 2", "pkg|x" };
+	const char *good[] = {"requests",
+			      "pandas",
+			      "Flask",
+			      "zope.interface",
+			      "ruamel.yaml",
+			      "requests>=2.31",
+			      "requests >= 2.31, < 3",
+			      "numpy==1.26.4",
+			      "uvicorn[standard]==0.30",
+			      "a",
+			      "x_y-z",
+			      "pkg~=1.4",
+			      "pkg===1.0",
+			      "pkg!=1.*",
+			      "torch==2.1.0+cpu"};
+	const char *bad[] = {"",
+			     "requests; rm -rf /",
+			     "-r requirements.txt",
+			     "--index-url=x",
+			     "git+https://x/y",
+			     "https://x/y.whl",
+			     "./local",
+			     "../up",
+			     "/abs",
+			     "pkg @ https://x",
+			     "pkg;python_version<'3'",
+			     "pkg$(id)",
+			     "pkg`id`",
+			     "pkg\nother",
+			     "pkg ==",
+			     ".hidden",
+			     "pkg-",
+			     "pkg[",
+			     "pkg[a,]",
+			     "pkg>=1 2",
+			     "pkg|x"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -43,11 +70,26 @@ static void test_python(void **state)
 
 static void test_node(void **state)
 {
-	const char *good[] = { "left-pad", "@e2b/sdk", "@e2b/sdk@1.2.3", "lodash@^4.17.21",
-			       "react@latest", "a", "is-number@7.0.0", "x@>=1.0.0", "@types/node" };
-	const char *bad[] = { "", "Left-Pad", "-g", "--registry=http://x", "file:../x",
-			      "git+ssh://x", "http://x/y.tgz", "../x", "@/x", "@scope", "@scope/",
-			      "x@", "x@1.0 && id", "x;id", "x y", "_private", ".dot" };
+	const char *good[] = {"left-pad",	 "@e2b/sdk",	 "@e2b/sdk@1.2.3",
+			      "lodash@^4.17.21", "react@latest", "a",
+			      "is-number@7.0.0", "x@>=1.0.0",	 "@types/node"};
+	const char *bad[] = {"",
+			     "Left-Pad",
+			     "-g",
+			     "--registry=http://x",
+			     "file:../x",
+			     "git+ssh://x",
+			     "http://x/y.tgz",
+			     "../x",
+			     "@/x",
+			     "@scope",
+			     "@scope/",
+			     "x@",
+			     "x@1.0 && id",
+			     "x;id",
+			     "x y",
+			     "_private",
+			     ".dot"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -58,10 +100,12 @@ static void test_node(void **state)
 
 static void test_bash(void **state)
 {
-	const char *good[] = { "jq", "libssl3", "g++", "python3.11", "jq=1.6-2.1",
-			       "libc6=2.36-9+deb12u4", "xz-utils" };
-	const char *bad[] = { "", "j", "Jq", "-y", "--allow-unauthenticated", "jq;id", "jq=",
-			      "jq=1 2", "../x", "jq/stable", "jq\n", "+jq" };
+	const char *good[] = {"jq",	    "libssl3",	  "g++",
+			      "python3.11", "jq=1.6-2.1", "libc6=2.36-9+deb12u4",
+			      "xz-utils"};
+	const char *bad[] = {"",      "j",   "Jq",     "-y",   "--allow-unauthenticated",
+			     "jq;id", "jq=", "jq=1 2", "../x", "jq/stable",
+			     "jq\n",  "+jq"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)

@@ -33,10 +33,10 @@ extern "C" {
 #define AIMS_E2B_CODE_PORT	49999
 
 /* Named limits. */
-#define AIMS_E2B_MAX_RESPONSE (256u << 10) /* a control-plane answer */
-#define AIMS_E2B_MAX_LINE     (16u << 20)  /* one NDJSON line of /execute */
-#define AIMS_E2B_MAX_ENVELOPE (4u << 20)   /* one Connect envelope */
-#define AIMS_E2B_MAX_INSTALL_OUTPUT (64u << 10) /* install output kept for errors */
+#define AIMS_E2B_MAX_RESPONSE	    (256u << 10) /* a control-plane answer */
+#define AIMS_E2B_MAX_LINE	    (16u << 20)	 /* one NDJSON line of /execute */
+#define AIMS_E2B_MAX_ENVELOPE	    (4u << 20)	 /* one Connect envelope */
+#define AIMS_E2B_MAX_INSTALL_OUTPUT (64u << 10)	 /* install output kept for errors */
 
 /* How to reach E2B and how patient to be. Strings are copies. */
 typedef struct aims_e2b_config {
@@ -66,15 +66,6 @@ int aims_e2b_config_from_env(aims_e2b_config *cfg, aims_error *err);
 
 /* Checks a configuration filled by hand (same failures as above). */
 int aims_e2b_config_check(const aims_e2b_config *cfg, aims_error *err);
-
-/*
- * Checks one package name for language: a strict character set per
- * package manager (pip requirement name with optional extras and one
- * version clause; npm name with optional scope and version; Debian package
- * with optional "=version"), never starting with '-'. Returns 0 or
- * AIMS_EINVALID with a message naming the package.
- */
-int aims_e2b_package_check(aims_language lang, const char *name, aims_error *err);
 
 /*
  * Runs req on E2B with the configuration from the environment. Same

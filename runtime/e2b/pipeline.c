@@ -1,5 +1,5 @@
 /*
- * backend.c - one code execution on E2B, as the seed's pipeline says:
+ * pipeline.c - one code execution on E2B, as the seed's pipeline says:
  * validate → create → install → execute → collect → delete, always.
  *
  * The sandbox is created with a lifetime just long enough for the work
@@ -61,7 +61,8 @@ static int validate(const aims_exec_request *req, aims_error *err)
 
 	if (req->language != AIMS_LANG_PYTHON && req->language != AIMS_LANG_NODE &&
 	    req->language != AIMS_LANG_BASH)
-		return aims_error_set(err, AIMS_EINVALID, "unknown language: use python, node or bash");
+		return aims_error_set(err, AIMS_EINVALID,
+				      "unknown language: use python, node or bash");
 	if (!req->code || req->code_len == 0)
 		return aims_error_set(err, AIMS_EINVALID, "the code is empty");
 	if (req->code_len > AIMS_EXEC_MAX_CODE)
@@ -88,7 +89,7 @@ static int validate(const aims_exec_request *req, aims_error *err)
 	for (size_t i = 0; i < req->package_count; i++) {
 		if (!req->packages || !req->packages[i])
 			return aims_error_set(err, AIMS_EINVALID, "a package name is missing");
-		if ((rc = aims_e2b_package_check(req->language, req->packages[i], err)) < 0)
+		if ((rc = aims_exec_check_package(req->language, req->packages[i], err)) < 0)
 			return rc;
 	}
 	for (size_t i = 0; req->env && req->env[i]; i++) {
@@ -177,9 +178,9 @@ static void last_line(char *out, size_t out_len, const aims_buf *a, const aims_b
 static int gone_or(long status, const char *why, const char *what, aims_error *err)
 {
 	if (status == 502)
-		return aims_error_set(err, AIMS_EUPSTREAM,
-				      "the sandbox is gone or timed out (E2B answered 502 to %s: %s)",
-				      what, why);
+		return aims_error_set(
+			err, AIMS_EUPSTREAM,
+			"the sandbox is gone or timed out (E2B answered 502 to %s: %s)", what, why);
 	if (status == 401 || status == 403)
 		return aims_error_set(err, AIMS_EAUTH,
 				      "the sandbox refused its access token (HTTP %ld to %s: %s)",
@@ -222,7 +223,8 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 	/* The command is argv: envd executes cmd with args directly, so no
 	 * name reaches a shell. stdin is sent as false: missing means true. */
 	rc = AIMS_ENOMEM;
-	if (!(root = cJSON_CreateObject()) || !(process = cJSON_AddObjectToObject(root, "process")) ||
+	if (!(root = cJSON_CreateObject()) ||
+	    !(process = cJSON_AddObjectToObject(root, "process")) ||
 	    !cJSON_AddStringToObject(process, "cmd", cmd) ||
 	    !(argv = cJSON_AddArrayToObject(process, "args")))
 		goto nomem;
@@ -293,7 +295,8 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 	}
 	if (ps.pending.len > 0 || !ps.finished) {
 		rc = aims_error_set(err, AIMS_EUPSTREAM,
-				    "the sandbox's answer to %s ended before its final message", what);
+				    "the sandbox's answer to %s ended before its final message",
+				    what);
 		goto out;
 	}
 	if (ps.error_code[0]) {
@@ -309,8 +312,8 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 		goto out;
 	}
 	if (!ps.ended) {
-		rc = aims_error_set(err, AIMS_EUPSTREAM,
-				    "the sandbox did not report how %s ended", what);
+		rc = aims_error_set(err, AIMS_EUPSTREAM, "the sandbox did not report how %s ended",
+				    what);
 		goto out;
 	}
 	if (ps.exit_code != 0 || !ps.exited) {
@@ -322,8 +325,8 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 		else
 			rc = aims_error_set(err, AIMS_ESANDBOX,
 					    "%s did not finish in the E2B sandbox (%s)%s%s", what,
-					    ps.status[0] ? ps.status : "killed", tail[0] ? ": " : "",
-					    tail);
+					    ps.status[0] ? ps.status : "killed",
+					    tail[0] ? ": " : "", tail);
 		goto out;
 	}
 	rc = 0;
@@ -442,7 +445,14 @@ static int execute(aims_exec_result **out, run *r, aims_error *err)
 
 		aims_error_clear(&one);
 		rc = aims_http_perform(&resp, &hreq, &one);
-		if (rc == AIMS_ETIMEOUT) {
+		if (rc == AIMS_ETIMEOUT && resp.status == 0) {
+			/* Not even the headers came: nothing says the code ran. */
+			rc = aims_error_set(err, rc,
+					    "the sandbox's code interpreter did not answer within "
+					    "%.1f s",
+					    (double)r->timeout_ms / 1000.0);
+			goto out;
+		} else if (rc == AIMS_ETIMEOUT) {
 			timed_out = true;
 		} else if (rc == AIMS_ECANCELED) {
 			rc = aims_error_set(err, rc, "%s",
