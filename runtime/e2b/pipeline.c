@@ -189,6 +189,29 @@ static int gone_or(long status, const char *why, const char *what, aims_error *e
 			      why);
 }
 
+/* POSTs body to a sandbox port with a streamed answer, within deadline_ms
+ * (absolute), interrupted by the run's cancel fds. */
+static int stream_post(aims_http_response *resp, const run *r, const char *url,
+		       const data_headers *h, const void *body, size_t len, uint64_t deadline_ms,
+		       aims_http_sink sink, void *sink_ctx, aims_error *err)
+{
+	aims_http_request hreq;
+
+	aims_http_request_init(&hreq);
+	hreq.method = "POST";
+	hreq.url = url;
+	hreq.headers = h->list;
+	hreq.body = body;
+	hreq.body_len = len;
+	hreq.deadline_ms = deadline_ms;
+	hreq.cancel_fds[0] = r->cancel_fds[0];
+	hreq.cancel_fds[1] = r->cancel_fds[1];
+	hreq.sink = sink;
+	hreq.sink_ctx = sink_ctx;
+	hreq.max_body = AIMS_E2B_MAX_RESPONSE;
+	return aims_http_perform(resp, &hreq, err);
+}
+
 /* --- installs through envd's process API (Connect, server streaming) --- */
 
 static int proc_sink(void *ctx, const char *data, size_t len, aims_error *err)
@@ -207,7 +230,6 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 	char *json = NULL, base[600], url[700], why[256], tail[256];
 	aims_buf body, cred;
 	data_headers h;
-	aims_http_request hreq;
 	aims_http_response resp = {0};
 	e2b_proc_stream ps;
 	char userpass[64];
@@ -256,24 +278,15 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 	snprintf(h.auth, sizeof(h.auth), "%s", cred.ptr);
 	data_headers_add(&h, h.auth);
 
-	aims_http_request_init(&hreq);
-	hreq.method = "POST";
-	hreq.url = url;
-	hreq.headers = h.list;
-	hreq.body = body.ptr;
-	hreq.body_len = body.len;
-	/* envd stops the command at Connect-Timeout-Ms; give it time to say so. */
-	hreq.deadline_ms = aims_http_now_ms() + cfg->install_timeout_ms + 5000;
-	hreq.cancel_fds[0] = r->cancel_fds[0];
-	hreq.cancel_fds[1] = r->cancel_fds[1];
-	hreq.sink = proc_sink;
-	hreq.sink_ctx = &ps;
-	hreq.max_body = AIMS_E2B_MAX_RESPONSE;
 	{
 		aims_error one;
 
 		aims_error_clear(&one);
-		rc = aims_http_perform(&resp, &hreq, &one);
+		/* envd stops the command at Connect-Timeout-Ms; give it time to
+		 * say so. */
+		rc = stream_post(&resp, r, url, &h, body.ptr, body.len,
+				 aims_http_now_ms() + cfg->install_timeout_ms + 5000, proc_sink,
+				 &ps, &one);
 		if (rc == AIMS_ECANCELED) {
 			rc = aims_error_set(err, rc, "the execution was canceled during %s", what);
 			goto out;
@@ -404,7 +417,6 @@ static int execute(aims_exec_result **out, run *r, aims_error *err)
 	cJSON *root = NULL;
 	char *code = NULL, *json = NULL, base[600], url[700], why[256];
 	data_headers h;
-	aims_http_request hreq;
 	aims_http_response resp = {0};
 	e2b_exec_stream es;
 	aims_exec_result *res = NULL;
@@ -426,25 +438,15 @@ static int execute(aims_exec_result **out, run *r, aims_error *err)
 	data_headers_init(&h, &r->sb, AIMS_E2B_CODE_PORT);
 	data_headers_add(&h, "Content-Type: application/json");
 
-	aims_http_request_init(&hreq);
-	hreq.method = "POST";
-	hreq.url = url;
-	hreq.headers = h.list;
-	hreq.body = json;
-	hreq.body_len = strlen(json);
-	/* The interpreter has no deadline of its own: this one is the limit,
-	 * and passing it closes the connection, which stops the stream. */
-	hreq.deadline_ms = aims_http_now_ms() + r->timeout_ms;
-	hreq.cancel_fds[0] = r->cancel_fds[0];
-	hreq.cancel_fds[1] = r->cancel_fds[1];
-	hreq.sink = exec_sink;
-	hreq.sink_ctx = &es;
-	hreq.max_body = AIMS_E2B_MAX_RESPONSE;
 	{
 		aims_error one;
 
 		aims_error_clear(&one);
-		rc = aims_http_perform(&resp, &hreq, &one);
+		/* The interpreter has no deadline of its own: this one is the
+		 * limit, and passing it closes the connection, which stops the
+		 * stream. */
+		rc = stream_post(&resp, r, url, &h, json, strlen(json),
+				 aims_http_now_ms() + r->timeout_ms, exec_sink, &es, &one);
 		if (rc == AIMS_ETIMEOUT && resp.status == 0) {
 			/* Not even the headers came: nothing says the code ran. */
 			rc = aims_error_set(err, rc,

@@ -687,41 +687,33 @@ static void test_create_timeout_then_orphan_deleted(void **state)
 	aims_exec_result_free(o.res);
 }
 
-static void test_stream_cut_before_end(void **state)
+/* A stream that ends cleanly without end_of_execution, and one whose
+ * connection is cut mid-chunk: both failures, never successes. */
+static void test_stream_ends_early(void **state)
 {
 	static const char *const lines[] = {"{\"type\": \"stdout\", \"text\": \"partial\\n\"}"};
-	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
-	outcome o;
+	static const struct {
+		fake_exec_mode mode;
+		const char *says;
+	} cases[] = {{FAKE_EXEC_CUT, "ended before end_of_execution"},
+		     {FAKE_EXEC_ABORT, "broke before end_of_execution"}};
 
 	(void)state;
-	config(&cfg);
-	fake_e2b_exec_script(fake, lines, 1, 0, 0, FAKE_EXEC_CUT, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "print('partial')");
-	run_with(&o, &req, &cfg);
-	assert_int_equal(o.rc, AIMS_EUPSTREAM);
-	assert_non_null(strstr(o.err.message, "ended before end_of_execution"));
-	assert_null(o.res);
-	all_deleted(before + 1);
-}
+	for (size_t i = 0; i < 2; i++) {
+		size_t before = fake_e2b_created(fake);
+		aims_exec_request req;
+		aims_e2b_config cfg;
+		outcome o;
 
-static void test_connection_cut_mid_stream(void **state)
-{
-	static const char *const lines[] = {"{\"type\": \"stdout\", \"text\": \"partial\\n\"}"};
-	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
-	outcome o;
-
-	(void)state;
-	config(&cfg);
-	fake_e2b_exec_script(fake, lines, 1, 0, 0, FAKE_EXEC_ABORT, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "print('partial')");
-	run_with(&o, &req, &cfg);
-	assert_int_equal(o.rc, AIMS_EUPSTREAM);
-	assert_non_null(strstr(o.err.message, "end_of_execution"));
-	all_deleted(before + 1);
+		config(&cfg);
+		fake_e2b_exec_script(fake, lines, 1, 0, 0, cases[i].mode, 200);
+		request_for(&req, AIMS_LANG_PYTHON, "print('partial')");
+		run_with(&o, &req, &cfg);
+		assert_int_equal(o.rc, AIMS_EUPSTREAM);
+		assert_non_null(strstr(o.err.message, cases[i].says));
+		assert_null(o.res);
+		all_deleted(before + 1);
+	}
 }
 
 static void test_slow_stream_times_out(void **state)
@@ -909,8 +901,7 @@ int main(void)
 		cmocka_unit_test_setup(test_5xx_bounded_retries, reset),
 		cmocka_unit_test_setup(test_429_until_budget, reset),
 		cmocka_unit_test_setup(test_create_timeout_then_orphan_deleted, reset),
-		cmocka_unit_test_setup(test_stream_cut_before_end, reset),
-		cmocka_unit_test_setup(test_connection_cut_mid_stream, reset),
+		cmocka_unit_test_setup(test_stream_ends_early, reset),
 		cmocka_unit_test_setup(test_slow_stream_times_out, reset),
 		cmocka_unit_test_setup(test_unknown_sandbox_502, reset),
 		cmocka_unit_test_setup(test_cancel_during_execution, reset),
