@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,8 @@ static int setup(transfer *t, struct curl_slist **headers, char *errbuf)
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Proxy variables are honoured, but never for loopback. */
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -251,7 +254,48 @@ static int setup(transfer *t, struct curl_slist **headers, char *errbuf)
 	return 0;
 }
 
+/*
+ * With CURLOPT_NOSIGNAL libcurl leaves SIGPIPE alone, and TLS writes on a
+ * connection the peer closed raise it. It is blocked in this thread for
+ * the transfer, and one that arrived meanwhile is consumed, so neither a
+ * CLI nor a server dies of a peer hanging up.
+ */
+static void sigpipe_block(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+	sigset_t set, pending;
+	struct timespec zero = {0, 0};
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	if (!sigismember(old, SIGPIPE) && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE))
+		(void)sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static int perform(aims_http_response *resp, const aims_http_request *req, aims_error *err);
+
 int aims_http_perform(aims_http_response *resp, const aims_http_request *req, aims_error *err)
+{
+	sigset_t old;
+	int rc;
+
+	sigpipe_block(&old);
+	rc = perform(resp, req, err);
+	sigpipe_restore(&old);
+	return rc;
+}
+
+static int perform(aims_http_response *resp, const aims_http_request *req, aims_error *err)
 {
 	transfer t = {0};
 	CURLM *multi = NULL;

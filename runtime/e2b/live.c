@@ -18,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/http_client.h"
 #include "e2b/e2b_int.h"
+
+#define SHUTDOWN_BUDGET_MS 20000 /* all the deletes at shutdown */
 
 typedef struct live_entry {
 	struct live_entry *next;
@@ -110,6 +113,7 @@ int aims_e2b_shutdown(size_t *out_deleted, aims_error *err)
 	size_t deleted = 0, failed = 0;
 	aims_error one;
 	char byte = 1;
+	uint64_t end = aims_http_now_ms() + SHUTDOWN_BUDGET_MS;
 
 	/* Take the list first, then wake the transfers: an execution that
 	 * stops finds its sandbox gone from the list and leaves it to us. */
@@ -124,13 +128,23 @@ int aims_e2b_shutdown(size_t *out_deleted, aims_error *err)
 		/* Full pipe: already written; nothing else can fail here. */
 	}
 
+	/* A shutdown must end: the deletes share one budget; what is left
+	 * when it runs out ends at its lifetime timeout. */
 	while ((e = list)) {
+		uint64_t now = aims_http_now_ms();
+
 		list = e->next;
 		aims_error_clear(&one);
-		if (e2b_delete(&e->cfg, e->id, &one) == 0)
-			deleted++;
-		else
+		if (now + 100 < end) {
+			if (e->cfg.delete_timeout_ms > end - now)
+				e->cfg.delete_timeout_ms = (uint32_t)(end - now);
+			if (e2b_delete(&e->cfg, e->id, &one) == 0)
+				deleted++;
+			else
+				failed++;
+		} else {
 			failed++;
+		}
 		entry_free(e);
 	}
 	if (out_deleted)

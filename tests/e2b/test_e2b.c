@@ -841,9 +841,14 @@ static void test_exec_from_environment(void **state)
 
 	(void)state;
 	config(&cfg); /* sets the environment */
+	/* A proxy configured for the machine is never used for loopback. */
+	setenv("http_proxy", "http://127.0.0.1:9", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
 	request_for(&req, AIMS_LANG_PYTHON, "print('hello')");
 	aims_error_clear(&err);
 	assert_int_equal(aims_e2b_exec(&res, &req, &err), 0);
+	unsetenv("http_proxy");
+	unsetenv("ALL_PROXY");
 	assert_string_equal(res->stdout_data, "hello\n");
 	assert_int_equal(res->backend, AIMS_BACKEND_E2B);
 	assert_int_equal(fake_e2b_alive(fake), 0);

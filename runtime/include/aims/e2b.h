@@ -88,7 +88,8 @@ int aims_e2b_exec_with(aims_exec_result **out, const aims_exec_request *req,
  * For a server shutting down: aborts every E2B transfer in flight (their
  * executions return AIMS_ECANCELED), refuses new executions, and deletes
  * every sandbox still alive. *out_deleted (may be NULL) receives how many
- * were deleted. Returns 0, or AIMS_EUPSTREAM when some delete failed (those
+ * were deleted. The deletes share a 20 s budget. Returns 0, or
+ * AIMS_EUPSTREAM when some delete failed or did not fit (those
  * sandboxes expire at their lifetime timeout). Thread-safe; final.
  */
 int aims_e2b_shutdown(size_t *out_deleted, aims_error *err);
