@@ -810,6 +810,34 @@ static void test_cancel_during_execution(void **state)
 	close(fds[1]);
 }
 
+static void test_cancel_while_waiting_to_retry(void **state)
+{
+	size_t before = fake_e2b_created(fake);
+	aims_exec_request req;
+	aims_e2b_config cfg;
+	pthread_t thread;
+	int fds[2];
+	outcome o;
+
+	(void)state;
+	config(&cfg);
+	cfg.retry_max_ms = 10000;
+	assert_int_equal(pipe(fds), 0);
+	fake_e2b_queue_create(fake, 429, 8, 0); /* Retry-After: 8 s */
+	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
+	req.cancel_fd = fds[0];
+	assert_int_equal(pthread_create(&thread, NULL, cancel_later, &fds[1]), 0);
+	run_with(&o, &req, &cfg);
+	pthread_join(thread, NULL);
+	assert_int_equal(o.rc, AIMS_ECANCELED);
+	assert_non_null(strstr(o.err.message, "canceled while waiting to retry"));
+	assert_true(o.elapsed_ms < 2000); /* not the 8 s of Retry-After */
+	assert_int_equal(fake_e2b_count(fake, "POST", "/sandboxes"), 1);
+	all_deleted(before);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void test_output_truncated(void **state)
 {
 	static const char *const lines[] = {
@@ -910,6 +938,7 @@ int main(void)
 		cmocka_unit_test_setup(test_slow_stream_times_out, reset),
 		cmocka_unit_test_setup(test_unknown_sandbox_502, reset),
 		cmocka_unit_test_setup(test_cancel_during_execution, reset),
+		cmocka_unit_test_setup(test_cancel_while_waiting_to_retry, reset),
 		cmocka_unit_test_setup(test_output_truncated, reset),
 		cmocka_unit_test_setup(test_exec_from_environment, reset),
 		cmocka_unit_test_setup(test_unreachable_e2b, reset),
