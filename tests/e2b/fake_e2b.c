@@ -25,6 +25,7 @@
 typedef struct sandbox {
 	char id[32];
 	char token[48];
+	char traffic[48];
 	char run_tag[64];
 	bool alive;
 	bool lost;
@@ -396,6 +397,7 @@ static enum MHD_Result create(fake_e2b *f, struct MHD_Connection *c, const fake_
 	for (char *p = sb->id + 1; *p; p++)
 		*p = "abcdefghijklmnopqrstuvwxyz0123456789"[(*p - '0') * 3 % 36];
 	snprintf(sb->token, sizeof(sb->token), "envd-token-%zu", f->box_count + 1);
+	snprintf(sb->traffic, sizeof(sb->traffic), "traffic-token-%zu", f->box_count + 1);
 	snprintf(sb->run_tag, sizeof(sb->run_tag), "%s",
 		 cJSON_IsString(run) ? run->valuestring : "");
 	sb->alive = !f->lose;
@@ -409,6 +411,7 @@ static enum MHD_Result create(fake_e2b *f, struct MHD_Connection *c, const fake_
 	cJSON_AddStringToObject(out, "clientID", "6532622b");
 	cJSON_AddStringToObject(out, "envdVersion", "0.2.4");
 	cJSON_AddStringToObject(out, "envdAccessToken", sb->token);
+	cJSON_AddStringToObject(out, "trafficAccessToken", sb->traffic);
 	cJSON_AddNullToObject(out, "domain");
 	pthread_mutex_unlock(&f->lock);
 	cJSON_Delete(body);
@@ -619,8 +622,9 @@ static enum MHD_Result data_plane(fake_e2b *f, struct MHD_Connection *c, const f
 	const char *id = fake_request_header(r, "E2b-Sandbox-Id");
 	const char *port_hdr = fake_request_header(r, "E2b-Sandbox-Port");
 	const char *token = fake_request_header(r, "X-Access-Token");
+	const char *traffic = fake_request_header(r, "E2B-Traffic-Access-Token");
 	sandbox *sb;
-	char want[48];
+	char want[48], want_traffic[48];
 	bool alive;
 
 	if (!id || !port_hdr)
@@ -629,6 +633,7 @@ static enum MHD_Result data_plane(fake_e2b *f, struct MHD_Connection *c, const f
 	sb = find_box(f, id);
 	alive = sb && sb->alive;
 	snprintf(want, sizeof(want), "%s", sb ? sb->token : "");
+	snprintf(want_traffic, sizeof(want_traffic), "%s", sb ? sb->traffic : "");
 	pthread_mutex_unlock(&f->lock);
 	if (!alive) {
 		char body[256];
@@ -644,7 +649,7 @@ static enum MHD_Result data_plane(fake_e2b *f, struct MHD_Connection *c, const f
 			      "{\"message\": \"The sandbox is running but port is not open\", "
 			      "\"code\": 502}",
 			      -1);
-	if (!token || strcmp(token, want) != 0)
+	if (!token || strcmp(token, want) != 0 || !traffic || strcmp(traffic, want_traffic) != 0)
 		return answer(
 			c, 401, "application/json",
 			"{\"code\": 401, \"message\": \"unauthorized access, please provide a "

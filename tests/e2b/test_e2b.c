@@ -200,7 +200,10 @@ static void test_python_hello(void **state)
 	/* The data plane is reached through the routing headers. */
 	assert_string_equal(fake_request_header(exec, "E2b-Sandbox-Id"), id);
 	assert_string_equal(fake_request_header(exec, "E2b-Sandbox-Port"), "49999");
-	assert_non_null(fake_request_header(exec, "X-Access-Token"));
+	snprintf(path, sizeof(path), "envd-token-%zu", before + 1);
+	assert_string_equal(fake_request_header(exec, "X-Access-Token"), path);
+	snprintf(path, sizeof(path), "traffic-token-%zu", before + 1);
+	assert_string_equal(fake_request_header(exec, "E2B-Traffic-Access-Token"), path);
 	assert_null(
 		fake_request_header(exec, "X-API-Key")); /* the key stays on the control plane */
 	assert_string_equal(fake_request_header(exec, "Content-Type"), "application/json");
