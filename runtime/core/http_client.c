@@ -27,9 +27,48 @@
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
+/*
+ * One share for the process: DNS answers, TLS sessions and idle
+ * connections outlive a request, so the calls of one execution (create,
+ * execute, delete) and of the next ones reuse connections instead of
+ * paying a TLS handshake each. A transfer that is aborted (timeout,
+ * cancel) leaves no connection behind: libcurl closes unfinished ones.
+ */
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *opaque)
+{
+	(void)handle;
+	(void)access;
+	(void)opaque;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *opaque)
+{
+	(void)handle;
+	(void)opaque;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&share_locks[data]);
+}
+
 static void global_init(void)
 {
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (global_rc != CURLE_OK)
+		return;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	share = curl_share_init();
+	if (!share)
+		return; /* no sharing: every request connects afresh */
+	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 }
 
 uint64_t aims_http_now_ms(void)
@@ -251,6 +290,8 @@ static int setup(transfer *t, struct curl_slist **headers, char *errbuf)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (share)
+		curl_easy_setopt(easy, CURLOPT_SHARE, share);
 	return 0;
 }
 
@@ -408,7 +449,8 @@ out:
 		curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (added)
 		curl_multi_remove_handle(multi, t.easy);
-	curl_easy_cleanup(t.easy); /* closes the connection: a stream stops here */
+	/* An unfinished transfer's connection is closed here: a stream stops. */
+	curl_easy_cleanup(t.easy);
 	curl_multi_cleanup(multi);
 	curl_slist_free_all(headers);
 	resp->elapsed_ms = aims_http_now_ms() - start;

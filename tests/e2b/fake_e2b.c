@@ -183,6 +183,15 @@ static fake_request *record(fake_e2b *f, struct MHD_Connection *c, const char *m
 	r->body[cs->body.len] = '\0';
 	r->body_len = cs->body.len;
 	r->at_ms = fake_now_ms();
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			r->client_port =
+				ntohs(((const struct sockaddr_in *)(const void *)ci->client_addr)
+					      ->sin_port);
+	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r);
 	pthread_mutex_lock(&f->lock);
 	if (f->req_count == f->req_cap) {

@@ -32,7 +32,8 @@ typedef struct fake_request {
 	size_t header_count;
 	char *body; /* NUL-terminated copy; body_len bytes */
 	size_t body_len;
-	uint64_t at_ms; /* monotonic */
+	uint64_t at_ms;	      /* monotonic */
+	unsigned client_port; /* the client's TCP port: same port, same connection */
 } fake_request;
 
 typedef enum fake_exec_mode {

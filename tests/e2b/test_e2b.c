@@ -214,6 +214,10 @@ static void test_python_hello(void **state)
 	assert_string_equal(jstr(cJSON_GetObjectItem(body, "env_vars"), "GREETING"), "hi there");
 	cJSON_Delete(body);
 	assert_string_equal(fake_request_header(del, "X-API-Key"), KEY);
+	/* One connection served the three calls (kept alive, shared). */
+	assert_int_not_equal(create->client_port, 0);
+	assert_int_equal(exec->client_port, create->client_port);
+	assert_int_equal(del->client_port, create->client_port);
 
 	all_deleted(before + 1);
 	aims_exec_result_free(o.res);
