@@ -789,32 +789,39 @@ static void *cancel_later(void *arg)
 	return NULL;
 }
 
+/* Runs req with a cancel fd that becomes readable after 300 ms. */
+static void run_canceled(outcome *o, aims_exec_request *req, const aims_e2b_config *cfg)
+{
+	pthread_t thread;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	req->cancel_fd = fds[0];
+	assert_int_equal(pthread_create(&thread, NULL, cancel_later, &fds[1]), 0);
+	run_with(o, req, cfg);
+	pthread_join(thread, NULL);
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(o->rc, AIMS_ECANCELED);
+	assert_true(o->elapsed_ms < 2000);
+}
+
 static void test_cancel_during_execution(void **state)
 {
 	size_t before = fake_e2b_created(fake);
 	aims_exec_request req;
 	aims_e2b_config cfg;
-	pthread_t thread;
-	int fds[2];
 	outcome o;
 
 	(void)state;
 	config(&cfg);
-	assert_int_equal(pipe(fds), 0);
 	fake_e2b_exec_script(fake, NULL, 0, 0, 0, FAKE_EXEC_SLOW, 200);
 	request_for(&req, AIMS_LANG_PYTHON, "import time; time.sleep(100)");
 	req.timeout_ms = 20000;
-	req.cancel_fd = fds[0];
-	assert_int_equal(pthread_create(&thread, NULL, cancel_later, &fds[1]), 0);
-	run_with(&o, &req, &cfg);
-	pthread_join(thread, NULL);
-	assert_int_equal(o.rc, AIMS_ECANCELED);
+	run_canceled(&o, &req, &cfg);
 	assert_string_equal(o.err.message, "the execution was canceled");
-	assert_true(o.elapsed_ms < 2000);
 	assert_int_equal(fake_e2b_count(fake, "DELETE", "/sandboxes/"), 1);
 	all_deleted(before + 1);
-	close(fds[0]);
-	close(fds[1]);
 }
 
 static void test_cancel_while_waiting_to_retry(void **state)
@@ -822,27 +829,17 @@ static void test_cancel_while_waiting_to_retry(void **state)
 	size_t before = fake_e2b_created(fake);
 	aims_exec_request req;
 	aims_e2b_config cfg;
-	pthread_t thread;
-	int fds[2];
 	outcome o;
 
 	(void)state;
 	config(&cfg);
 	cfg.retry_max_ms = 10000;
-	assert_int_equal(pipe(fds), 0);
 	fake_e2b_queue_create(fake, 429, 8, 0); /* Retry-After: 8 s */
 	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
-	req.cancel_fd = fds[0];
-	assert_int_equal(pthread_create(&thread, NULL, cancel_later, &fds[1]), 0);
-	run_with(&o, &req, &cfg);
-	pthread_join(thread, NULL);
-	assert_int_equal(o.rc, AIMS_ECANCELED);
+	run_canceled(&o, &req, &cfg); /* well before the 8 s of Retry-After */
 	assert_non_null(strstr(o.err.message, "canceled while waiting to retry"));
-	assert_true(o.elapsed_ms < 2000); /* not the 8 s of Retry-After */
 	assert_int_equal(fake_e2b_count(fake, "POST", "/sandboxes"), 1);
 	all_deleted(before);
-	close(fds[0]);
-	close(fds[1]);
 }
 
 static void test_output_truncated(void **state)
