@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aims/e2b.h"
 #include "server/server_int.h"
 
 /* ---- Routes --------------------------------------------------------------- */
@@ -525,6 +526,11 @@ void aims_server_shutdown(aims_server *srv)
 		gate_close(&srv->gate);
 		gate_drain(&srv->gate, srv->cfg.drain_ms);
 	}
+	/* Canceled E2B executions delete their sandboxes themselves; anything
+	 * still alive now (a delete that failed) is deleted here. This is
+	 * final for the process, so only when needed. */
+	if (aims_e2b_live_count() > 0)
+		aims_e2b_shutdown(NULL, NULL);
 	if (srv->daemon) {
 		MHD_stop_daemon(srv->daemon);
 		srv->daemon = NULL;
