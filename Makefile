@@ -40,8 +40,13 @@ test: build-test
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+LISTEN ?= 127.0.0.1:8080
+
 run: build
-	$(BUILD)/bin/aims list --skills skills --skills tools
+	@echo "aims: starting the server on $(LISTEN) with the bundled manifests. Try:"
+	@echo "  curl -s http://$(LISTEN)/api/route -H 'Content-Type: application/json' -d '{\"utterance\": \"run python: print(6*7)\"}'"
+	@echo "  curl -s http://$(LISTEN)/api/code/execute -H 'Content-Type: application/json' -d '{\"code\": \"print(\\\"Hello from AIMS\\\")\", \"language\": \"python\"}'"
+	$(BUILD)/bin/aims serve --listen $(LISTEN) --skills skills --skills tools
 
 bench: bench-deps build
 	@if [ -x bench/run ]; then bench/run $(BUILD); else echo "no benchmarks yet"; fi
