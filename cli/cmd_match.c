@@ -105,7 +105,7 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 	putchar('\n');
 	{
 		cli_table table;
-		const char *header[] = {"RANK",	   "ID",      "KIND", "SCORE",
+		const char *header[] = {"RANK",	      "ID",	 "KIND", "SCORE",
 					"CONFIDENCE", "TRIGGER", "SPAN", "SLOTS"};
 
 		cli_table_init(&table, 8);
@@ -228,7 +228,8 @@ static int match_lines(const aims_router *router, const match_opts *o)
 			char message[128];
 
 			snprintf(message, sizeof(message),
-				 "utterance is over the limit of %u bytes", AIMS_ROUTER_MAX_UTTERANCE);
+				 "utterance is over the limit of %u bytes",
+				 AIMS_ROUTER_MAX_UTTERANCE);
 			failed = true;
 			code = print_line_error(number, message);
 		} else {

@@ -65,7 +65,7 @@ static cJSON *match_json(const aims_trigger_match *m, const aims_plan *plan)
 static const char *status_text(const aims_manifest *m)
 {
 	return m->status == AIMS_STATUS_OTHER && m->status_field.str ? m->status_field.str
-								      : aims_status_name(m->status);
+								     : aims_status_name(m->status);
 }
 
 static cJSON *candidate_json(const aims_candidate *c, const aims_plan *plan, unsigned flags)
@@ -132,8 +132,8 @@ static cJSON *candidate_json(const aims_candidate *c, const aims_plan *plan, uns
 	return obj;
 }
 
-static void add_list(cJSON *obj, const char *name, const aims_candidate *const *items,
-		     size_t count, const aims_plan *plan, unsigned flags)
+static void add_list(cJSON *obj, const char *name, const aims_candidate *const *items, size_t count,
+		     const aims_plan *plan, unsigned flags)
 {
 	cJSON *arr = cJSON_AddArrayToObject(obj, name);
 

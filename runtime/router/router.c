@@ -276,8 +276,8 @@ static pcre2_code *trigger_code(const aims_router *cr, rtrigger *t)
 	return code;
 }
 
-static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit_cap,
-		       uint32_t def, uint32_t index, aims_error *err)
+static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit_cap, uint32_t def,
+		       uint32_t index, aims_error *err)
 {
 	const aims_manifest *m = r->defs[def].m;
 	trigger_parse p;
@@ -726,7 +726,8 @@ static int select_candidates(route_state *st)
 				if ((b = table_find(&r->trigrams, trigram_key(p))))
 					for (uint32_t k = 0; k < b->count; k++)
 						if ((rc = add_candidate(
-							     st, r->trigrams.postings[b->start + k])) <
+							     st,
+							     r->trigrams.postings[b->start + k])) <
 						    0)
 							return rc;
 		w = e + 1;
@@ -739,7 +740,8 @@ static int select_candidates(route_state *st)
 				uint32_t id = r->words.postings[b->start + k];
 				const rtrigger *t = &r->triggers[id];
 
-				if (!def_allowed(st, t) || (t->token_count > 1 && !words_present(st, t)))
+				if (!def_allowed(st, t) ||
+				    (t->token_count > 1 && !words_present(st, t)))
 					continue;
 				if ((rc = add_candidate(st, id)) < 0)
 					return rc;
@@ -993,11 +995,10 @@ static int make_plan(route_state *st, plan_impl *plan, raw_match *raw, size_t ra
 		x->c.priority_bonus = d->bonus_tenths / 10.0;
 		x->key = (long)ms[0].specificity * 10 + d->bonus_tenths;
 		x->c.score = (double)x->key / 10.0;
-		x->c.confidence =
-			total ? (double)count_nonspace(st->utt + ms[0].start,
-						       ms[0].end - ms[0].start) /
-					(double)total
-			      : 0.0;
+		x->c.confidence = total ? (double)count_nonspace(st->utt + ms[0].start,
+								 ms[0].end - ms[0].start) /
+						  (double)total
+					: 0.0;
 		if (x->c.confidence > 1.0)
 			x->c.confidence = 1.0;
 		x->c.ready = true;
@@ -1037,7 +1038,7 @@ static int make_plan(route_state *st, plan_impl *plan, raw_match *raw, size_t ra
 			}
 		}
 	}
-	p->status = !count		  ? AIMS_PLAN_NO_MATCH
+	p->status = !count		   ? AIMS_PLAN_NO_MATCH
 		    : p->alternative_count ? AIMS_PLAN_AMBIGUOUS
 					   : AIMS_PLAN_MATCHED;
 out:
@@ -1068,8 +1069,8 @@ int aims_router_route(aims_plan **out, const aims_router *r, const char *utteran
 				      "utterance is %zu bytes, over the limit of %zu bytes", len,
 				      r->opts.max_utterance);
 	if ((bad = utf8_invalid_offset(utterance, len)) < len)
-		return aims_error_set(err, AIMS_EINVALID,
-				      "utterance is not valid UTF-8 (byte %zu)", bad);
+		return aims_error_set(err, AIMS_EINVALID, "utterance is not valid UTF-8 (byte %zu)",
+				      bad);
 	if (!(plan = calloc(1, sizeof(*plan)))) {
 		rc = AIMS_ENOMEM;
 		goto out;
@@ -1159,8 +1160,7 @@ size_t aims_candidate_explain(char *buf, size_t size, const aims_candidate *c,
 			 m->literal_chars, m->literal_words, AIMS_ROUTER_WORD_WEIGHT, m->slot_terms,
 			 AIMS_ROUTER_SLOT_WEIGHT, m->specificity);
 	if (c->match_count > 1)
-		snprintf(others, sizeof(others), "; best of %zu matching triggers",
-			 c->match_count);
+		snprintf(others, sizeof(others), "; best of %zu matching triggers", c->match_count);
 	n = snprintf(buf, size,
 		     "%s; priority %s +%.1f; score %.1f; span %zu-%zu explains %zu of %zu "
 		     "characters (confidence %.2f)%s",

@@ -20,8 +20,8 @@
 #define EDGE_AFTER  "(?![\\p{L}\\p{N}_])"
 /* A slot: at least one character, starting and ending with a non-space.
  * Lazy when more of the phrase follows, greedy when it ends the phrase. */
-#define SLOT_LAZY   ">\\S(?:.*?\\S)?)"
-#define SLOT_GREEDY ">\\S(?:.*\\S)?)"
+#define SLOT_LAZY     ">\\S(?:.*?\\S)?)"
+#define SLOT_GREEDY   ">\\S(?:.*\\S)?)"
 #define SLOT_NAME_MAX 32 /* PCRE2's limit on group names */
 
 void trigger_parse_free(trigger_parse *p)
@@ -244,7 +244,8 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 		/* A literal character (n bytes; a doubled brace counts as one). */
 		{
 			size_t fl;
-			char f = n == 2 && (c == '{' || c == '}') ? 0 : fold_at(u + i, end - i, &fl);
+			char f =
+				n == 2 && (c == '{' || c == '}') ? 0 : fold_at(u + i, end - i, &fl);
 
 			if (f) {
 				if (!st.token_len) {
@@ -256,7 +257,11 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 			} else if ((rc = end_token(&st, false)) < 0) {
 				goto out;
 			}
-			if ((unsigned char)c < 0x80) {
+			if (c == '\'' || cp == 0x2019) {
+				/* the typewriter and the typographic apostrophe are
+				 * the same to a reader */
+				rc = aims_buf_puts(&st.pat, "['\\x{2019}]");
+			} else if ((unsigned char)c < 0x80) {
 				if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 				      (c >= '0' && c <= '9')) &&
 				    (rc = aims_buf_append(&st.pat, "\\", 1)) < 0)
@@ -415,8 +420,8 @@ static size_t skip_class(const char *s, size_t i, size_t len)
 	while (i < len && s[i] != ']') {
 		if (s[i] == '\\')
 			i = skip_escape(s, i, len);
-		else if (s[i] == '[' && i + 1 < len && (s[i + 1] == ':' || s[i + 1] == '.' ||
-							s[i + 1] == '=')) {
+		else if (s[i] == '[' && i + 1 < len &&
+			 (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
 			char kind = s[i + 1];
 
 			i += 2;

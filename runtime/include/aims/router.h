@@ -101,12 +101,12 @@ const aims_router_problem *aims_router_problem_at(const aims_router *router, siz
 
 /* Counts for tests and benchmarks. */
 typedef struct aims_router_stats {
-	size_t definitions;    /* definitions with at least one usable trigger */
-	size_t triggers;       /* usable triggers */
-	size_t indexed;	       /* triggers reached through the word or trigram index */
-	size_t always;	       /* triggers without a required literal: tried on every route */
-	size_t compiled;       /* triggers compiled so far */
-	bool jit;	       /* PCRE2 JIT in use */
+	size_t definitions; /* definitions with at least one usable trigger */
+	size_t triggers;    /* usable triggers */
+	size_t indexed;	    /* triggers reached through the word or trigram index */
+	size_t always;	    /* triggers without a required literal: tried on every route */
+	size_t compiled;    /* triggers compiled so far */
+	bool jit;	    /* PCRE2 JIT in use */
 } aims_router_stats;
 
 void aims_router_stats_get(aims_router_stats *out, const aims_router *router);
@@ -226,8 +226,8 @@ typedef struct aims_plan {
  * the utterance is over the router's limit, AIMS_EINVALID when it is not
  * valid UTF-8, AIMS_ENOMEM. Safe to call from several threads at once.
  */
-int aims_router_route(aims_plan **out, const aims_router *router, const char *utterance,
-		      size_t len, unsigned flags, aims_error *err);
+int aims_router_route(aims_plan **out, const aims_router *router, const char *utterance, size_t len,
+		      unsigned flags, aims_error *err);
 
 /* Frees a plan. plan may be NULL. */
 void aims_plan_free(aims_plan *plan);
