@@ -189,8 +189,8 @@ static void check_problem(const aims_router *router, const kv *e)
 				fail_case(e->line, "problem %s[%s]: offset %zu, expected %s", id,
 					  index, pr->offset, offset);
 			if (!strstr(pr->message, sub))
-				fail_case(e->line, "problem %s[%s]: message \"%s\" lacks \"%s\"", id,
-					  index, pr->message, sub);
+				fail_case(e->line, "problem %s[%s]: message \"%s\" lacks \"%s\"",
+					  id, index, pr->message, sub);
 		}
 	}
 	if (!found)
@@ -280,7 +280,8 @@ static void run_case(const aims_router *router, const aims_router *naive, kv *it
 		char *a = plan_json(plan), *b = plan2 ? plan_json(plan2) : NULL;
 
 		if (!a || !b || strcmp(a, b) != 0)
-			fail_case(first_line, "index and naive plans differ:\n  index: %s\n  naive: %s",
+			fail_case(first_line,
+				  "index and naive plans differ:\n  index: %s\n  naive: %s",
 				  a ? a : "?", b ? b : "?");
 		free(a);
 		free(b);
@@ -301,8 +302,7 @@ static void run_case(const aims_router *router, const aims_router *naive, kv *it
 			if (strcmp(p, got) != 0)
 				fail_case(line, "task: expected %s, got %s", p, got);
 		} else if (strcmp(key, "alternatives") == 0) {
-			check_list(line, key, p, plan->alternatives, NULL,
-				   plan->alternative_count);
+			check_list(line, key, p, plan->alternatives, NULL, plan->alternative_count);
 		} else if (strcmp(key, "hooks") == 0) {
 			check_list(line, key, p, plan->hooks, NULL, plan->hook_count);
 		} else if (strcmp(key, "skills") == 0) {
@@ -339,8 +339,8 @@ static void run_case(const aims_router *router, const aims_router *naive, kv *it
 				take_word(&p, s2, sizeof(s2));
 				if (c->best.start != strtoul(word, NULL, 10) ||
 				    c->best.end != strtoul(s2, NULL, 10))
-					fail_case(line, "span of %s: expected %s-%s, got %zu-%zu", id,
-						  word, s2, c->best.start, c->best.end);
+					fail_case(line, "span of %s: expected %s-%s, got %zu-%zu",
+						  id, word, s2, c->best.start, c->best.end);
 			} else if (strcmp(key, "slot") == 0) {
 				char *want;
 				bool found = false;
@@ -367,8 +367,8 @@ static void run_case(const aims_router *router, const aims_router *naive, kv *it
 						  c->best.slot_count);
 			} else if (strcmp(key, "matches") == 0) {
 				if (c->match_count != strtoul(p, NULL, 10))
-					fail_case(line, "matches of %s: expected %s, got %zu", id, p,
-						  c->match_count);
+					fail_case(line, "matches of %s: expected %s, got %zu", id,
+						  p, c->match_count);
 			} else {
 				double want = strtod(p, NULL);
 				double got = key[0] == 'c' ? c->confidence : c->score;
