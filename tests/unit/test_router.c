@@ -84,8 +84,8 @@ static aims_plan *route(const aims_router *router, const char *utterance, unsign
 	aims_error err;
 
 	aims_error_clear(&err);
-	assert_int_equal(aims_router_route(&plan, router, utterance, strlen(utterance), flags, &err),
-			 0);
+	assert_int_equal(
+		aims_router_route(&plan, router, utterance, strlen(utterance), flags, &err), 0);
 	return plan;
 }
 
@@ -124,10 +124,23 @@ static void check_offset(const char *trigger, size_t want_offset, const char *wa
 static void test_check_valid(void **state)
 {
 	const char *ok[] = {
-		"run python",	   "c++",	  "z.ai",	 "/ui",		    "kimi k2.5",
-		"what's new",	   "flip {address}", "send {a} to {b}", "{{literal}} braces",
-		"Überprüfe",	   "(parens) [x] *", "re:^deploy\\s+(?<env>\\w+)$", "re:a|b",
-		"re:(?x) a b # c", "  padded  ",	  "a}}b",	 "x {slot_1} y",
+		"run python",
+		"c++",
+		"z.ai",
+		"/ui",
+		"kimi k2.5",
+		"what's new",
+		"flip {address}",
+		"send {a} to {b}",
+		"{{literal}} braces",
+		"Überprüfe",
+		"(parens) [x] *",
+		"re:^deploy\\s+(?<env>\\w+)$",
+		"re:a|b",
+		"re:(?x) a b # c",
+		"  padded  ",
+		"a}}b",
+		"x {slot_1} y",
 	};
 
 	(void)state;
@@ -176,7 +189,8 @@ static void test_check_invalid_offsets(void **state)
 	check_offset(many_slots, strlen(many_slots) - 5, "more than 16 slots");
 
 	memset(long_name + 3, 'n', 33);
-	strcpy(long_name + 36, "}");
+	long_name[36] = '}';
+	long_name[37] = '\0';
 	check_offset(long_name, 3, "longer than 32");
 }
 
@@ -201,13 +215,13 @@ static void test_phrase_matching(void **state)
 		const char *utterance;
 		const char *task; /* NULL: no match */
 	} cases[] = {
-		{"search it", "search"},   {"research it", NULL},    {"searching", NULL},
-		{"SEARCH", "search"},	   {"_search", NULL},	     {"search_", NULL},
-		{"search.", "search"},	   {"(search)", "search"},   {"x-search-y", "search"},
-		{"use c++ now", "meta"},   {"c++", "meta"},	     {"c+", NULL},
-		{"zzai", NULL},		   {"z.ai", "meta"},	     {"go /ui", "meta"},
-		{"a.b*c", "literal"},	   {"aXbbbc", NULL},	     {"straße", "german"},
-		{"STRASSE", NULL},	   {"search2", NULL},	     {"2search", NULL},
+		{"search it", "search"}, {"research it", NULL},	 {"searching", NULL},
+		{"SEARCH", "search"},	 {"_search", NULL},	 {"search_", NULL},
+		{"search.", "search"},	 {"(search)", "search"}, {"x-search-y", "search"},
+		{"use c++ now", "meta"}, {"c++", "meta"},	 {"c+", NULL},
+		{"zzai", NULL},		 {"z.ai", "meta"},	 {"go /ui", "meta"},
+		{"a.b*c", "literal"},	 {"aXbbbc", NULL},	 {"straße", "german"},
+		{"STRASSE", NULL},	 {"search2", NULL},	 {"2search", NULL},
 	};
 
 	(void)state;
@@ -223,7 +237,8 @@ static void test_phrase_matching(void **state)
 		if ((got == NULL) != (cases[i].task == NULL) ||
 		    (got && strcmp(got, cases[i].task) != 0))
 			fail_msg("\"%s\": expected %s, got %s", cases[i].utterance,
-				 cases[i].task ? cases[i].task : "no match", got ? got : "no match");
+				 cases[i].task ? cases[i].task : "no match",
+				 got ? got : "no match");
 		aims_plan_free(plan);
 	}
 	fixture_close(&f);
@@ -235,20 +250,69 @@ static void test_pattern_literals_sound(void **state)
 {
 	fixture f = {.dir = test_tmpdir()};
 	const char *patterns[] = {
-		"re:deploy(ment)?",   "re:colou?r",	 "re:ab+c",	 "re:x{2}yz",
-		"re:abc|def",	      "re:\\x41BC",	 "re:[abc]def",	 "re:(?x) g h i # jkl",
-		"re:\\Qq.r\\Estu",    "re:(?:pre)?fix",	 "re:\\bword\\b", "re:k\\d{2,}mm",
-		"re:(?i)MiXeD",	      "re:(?-i)exact",	 "re:oct\\101l", "re:nn(?#comment)oo",
-		"re:(?:a(*ACCEPT))?zzz", "re:\\p{Lu}upper", "re:tab\\tbed", "re:ſki",
+		"re:deploy(ment)?",
+		"re:colou?r",
+		"re:ab+c",
+		"re:x{2}yz",
+		"re:abc|def",
+		"re:\\x41BC",
+		"re:[abc]def",
+		"re:(?x) g h i # jkl",
+		"re:\\Qq.r\\Estu",
+		"re:(?:pre)?fix",
+		"re:\\bword\\b",
+		"re:k\\d{2,}mm",
+		"re:(?i)MiXeD",
+		"re:(?-i)exact",
+		"re:oct\\101l",
+		"re:nn(?#comment)oo",
+		"re:(?:a(*ACCEPT))?zzz",
+		"re:\\p{Lu}upper",
+		"re:tab\\tbed",
+		"re:ſki",
 	};
 	const char *utterances[] = {
-		"deploy",  "deployment", "redeploy",  "color",	   "colour",	 "abbbc",
-		"ac",	   "xxyz",	 "xyz",	      "def",	   "abc",	 "ABC",
-		"adef",	   "ghi",	 "g h i",     "ghijkl",	   "q.rstu",	 "qxrstu",
-		"fix",	   "prefix",	 "word",      "swordfish", "k12mm",	 "k1mm",
-		"mixed",   "EXACT",	 "exact",     "octAl",	   "oct101l",	 "nnoo",
-		"a",	   "zzz",	 "Xupper",    "xupper",	   "tab\tbed",	 "SKI",
-		"\xe2\x84\xaaill ski",	 "ſki",	      "",	   "colouur",	 "Deploy it",
+		"deploy",
+		"deployment",
+		"redeploy",
+		"color",
+		"colour",
+		"abbbc",
+		"ac",
+		"xxyz",
+		"xyz",
+		"def",
+		"abc",
+		"ABC",
+		"adef",
+		"ghi",
+		"g h i",
+		"ghijkl",
+		"q.rstu",
+		"qxrstu",
+		"fix",
+		"prefix",
+		"word",
+		"swordfish",
+		"k12mm",
+		"k1mm",
+		"mixed",
+		"EXACT",
+		"exact",
+		"octAl",
+		"oct101l",
+		"nnoo",
+		"a",
+		"zzz",
+		"Xupper",
+		"xupper",
+		"tab\tbed",
+		"SKI",
+		"\xe2\x84\xaaill ski",
+		"ſki",
+		"",
+		"colouur",
+		"Deploy it",
 	};
 	char id[32];
 
@@ -268,8 +332,9 @@ static void test_pattern_literals_sound(void **state)
 		char all[2048] = "";
 
 		for (size_t i = 0; i < sizeof(utterances) / sizeof(utterances[0]); i++) {
-			strcat(all, utterances[i]);
-			strcat(all, " ");
+			size_t used = strlen(all);
+
+			snprintf(all + used, sizeof(all) - used, "%s ", utterances[i]);
 		}
 		aims_plan_free(route_both(&f, all, AIMS_ROUTE_ALL_MATCHES));
 	}
@@ -519,8 +584,8 @@ static void test_set_missing(void **state)
 	assert_string_equal(plan->task->missing[1], "file:config.json");
 	json = aims_json_plan(plan, 0);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "task"), "ready")));
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
-				 cJSON_GetObjectItem(json, "task"), "missing")),
+	assert_int_equal(cJSON_GetArraySize(
+				 cJSON_GetObjectItem(cJSON_GetObjectItem(json, "task"), "missing")),
 			 2);
 	cJSON_Delete(json);
 	aims_plan_free(plan);
@@ -542,7 +607,8 @@ static void random_utterance(char *buf, size_t size, unsigned *seed)
 
 	buf[0] = '\0';
 	for (int i = 0; i < words; i++) {
-		const char *w = vocabulary[rand_r(seed) % (sizeof(vocabulary) / sizeof(*vocabulary))];
+		const char *w =
+			vocabulary[rand_r(seed) % (sizeof(vocabulary) / sizeof(*vocabulary))];
 		int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", w);
 
 		if (n < 0 || (size_t)n >= size - used)
