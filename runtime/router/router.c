@@ -66,9 +66,11 @@ struct aims_router {
 	size_t token_count;
 	char *literals; /* required literals of every pattern, NUL-separated */
 	size_t literal_bytes;
-	index_table words;
-	index_table trigrams;
-	uint32_t *always; /* triggers tried on every route */
+	index_table words;	 /* phrases with one required word: by that word */
+	index_table words_multi; /* phrases with more: by their rarest word */
+	index_table pairs;	 /* ... and by their two rarest words */
+	index_table trigrams;	 /* patterns: by their rarest literal trigram */
+	uint32_t *always;	 /* triggers tried on every route */
 	size_t always_count;
 	aims_router_problem *problems;
 	size_t problem_count, problem_cap;
@@ -116,6 +118,16 @@ static uint64_t trigram_key(const char *s)
 	/* tagged so a trigram can never be 0 */
 	return (1ull << 32) | ((uint64_t)(unsigned char)s[0] << 16) |
 	       ((uint64_t)(unsigned char)s[1] << 8) | (unsigned char)s[2];
+}
+
+/* The key of an unordered pair of word hashes. */
+static uint64_t pair_key(uint64_t a, uint64_t b)
+{
+	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+	uint64_t h = (lo * 0xC2B2AE3D27D4EB4Full) ^ (hi + 0x165667B19E3779F9ull + (lo << 6));
+
+	h ^= h >> 29;
+	return h ? h : 1;
 }
 
 static size_t slot_for(size_t mask, uint64_t key)
@@ -250,6 +262,12 @@ static const char *trigger_text(const aims_router *r, const rtrigger *t)
 	return r->defs[t->def].m->triggers.items[t->index];
 }
 
+/* The required literals of t, NUL-separated; "" when none. */
+static const char *literals_of(const aims_router *r, const rtrigger *t)
+{
+	return r->literals ? r->literals + t->literal_off : "";
+}
+
 /* The compiled code of t, compiling it on first use. NULL: out of memory
  * (or a limit PCRE2 enforces that parsing did not foresee). */
 static pcre2_code *trigger_code(const aims_router *cr, rtrigger *t)
@@ -358,13 +376,13 @@ static int push_always(aims_router *r, size_t *cap, uint32_t id)
 	return 0;
 }
 
-/* Chooses each trigger's index key (its rarest required word or trigram)
- * and builds both tables. */
+/* Chooses each trigger's index keys (its rarest required word, the pair
+ * of its two rarest words, or its rarest trigram) and builds the tables. */
 static int build_index(aims_router *r)
 {
 	count_map words = {0}, grams = {0};
-	key_pair *wpairs = NULL, *gpairs = NULL;
-	size_t wcount = 0, gcount = 0, always_cap = 0;
+	key_pair *wpairs = NULL, *gpairs = NULL, *mpairs = NULL, *ppairs = NULL;
+	size_t wcount = 0, gcount = 0, mcount = 0, pcount = 0, always_cap = 0;
 	int rc;
 
 	if ((rc = count_map_init(&words, r->token_count)) < 0 ||
@@ -372,14 +390,16 @@ static int build_index(aims_router *r)
 		goto out;
 	wpairs = malloc((r->trigger_count + 1) * sizeof(*wpairs));
 	gpairs = malloc((r->trigger_count + 1) * sizeof(*gpairs));
-	if (!wpairs || !gpairs) {
+	mpairs = malloc((r->trigger_count + 1) * sizeof(*mpairs));
+	ppairs = malloc((r->trigger_count + 1) * sizeof(*ppairs));
+	if (!wpairs || !gpairs || !mpairs || !ppairs) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
 	/* document frequencies */
 	for (size_t i = 0; i < r->trigger_count; i++) {
 		const rtrigger *t = &r->triggers[i];
-		const char *lit = r->literals + t->literal_off;
+		const char *lit = literals_of(r, t);
 
 		for (uint32_t k = 0; k < t->token_count; k++)
 			(*count_map_at(&words, r->tokens[t->token_off + k]))++;
@@ -393,9 +413,9 @@ static int build_index(aims_router *r)
 	}
 	for (size_t i = 0; i < r->trigger_count; i++) {
 		const rtrigger *t = &r->triggers[i];
-		const char *lit = r->literals + t->literal_off;
-		uint64_t best = 0;
-		uint32_t best_df = UINT32_MAX;
+		const char *lit = literals_of(r, t);
+		uint64_t best = 0, second = 0;
+		uint32_t best_df = UINT32_MAX, second_df = UINT32_MAX;
 
 		if (!t->regex) {
 			for (uint32_t k = 0; k < t->token_count; k++) {
@@ -403,12 +423,21 @@ static int build_index(aims_router *r)
 				uint32_t df = *count_map_at(&words, key);
 
 				if (df < best_df) {
+					second = best;
+					second_df = best_df;
 					best = key;
 					best_df = df;
+				} else if (df < second_df) {
+					second = key;
+					second_df = df;
 				}
 			}
-			if (best)
+			if (best && !second) {
 				wpairs[wcount++] = (key_pair){best, (uint32_t)i};
+			} else if (best) {
+				mpairs[mcount++] = (key_pair){best, (uint32_t)i};
+				ppairs[pcount++] = (key_pair){pair_key(best, second), (uint32_t)i};
+			}
 		} else {
 			for (uint32_t k = 0; k < t->literal_count; k++) {
 				size_t n = strlen(lit);
@@ -431,6 +460,8 @@ static int build_index(aims_router *r)
 			goto out;
 	}
 	if ((rc = table_build(&r->words, wpairs, wcount)) < 0 ||
+	    (rc = table_build(&r->words_multi, mpairs, mcount)) < 0 ||
+	    (rc = table_build(&r->pairs, ppairs, pcount)) < 0 ||
 	    (rc = table_build(&r->trigrams, gpairs, gcount)) < 0)
 		goto out;
 out:
@@ -438,6 +469,8 @@ out:
 	count_map_free(&grams);
 	free(wpairs);
 	free(gpairs);
+	free(mpairs);
+	free(ppairs);
 	return rc;
 }
 
@@ -536,6 +569,10 @@ void aims_router_free(aims_router *r)
 	free(r->literals);
 	free(r->words.slots);
 	free(r->words.postings);
+	free(r->words_multi.slots);
+	free(r->words_multi.postings);
+	free(r->pairs.slots);
+	free(r->pairs.postings);
 	free(r->trigrams.slots);
 	free(r->trigrams.postings);
 	free(r->always);
@@ -570,6 +607,10 @@ void aims_router_stats_get(aims_router_stats *out, const aims_router *r)
 
 /* ---- Routing --------------------------------------------------------------- */
 
+/* Utterances with more distinct words than this are looked up word by
+ * word only (the pair lookups grow with the square of the words). */
+#define PAIR_WORDS 64
+
 /* Per-call working state. Small utterances use the inline arrays. */
 typedef struct route_state {
 	const aims_router *r;
@@ -582,10 +623,12 @@ typedef struct route_state {
 	size_t set_mask;
 	uint32_t *cands; /* selected trigger ids */
 	size_t cand_count, cand_cap;
+	size_t distinct; /* distinct words (the first PAIR_WORDS kept in words) */
 	/* inline storage (not cleared: each is set up before use) */
 	char folded_small[512];
 	uint64_t set_small[256];
 	uint32_t cand_small[256];
+	uint64_t words[PAIR_WORDS];
 } route_state;
 
 static bool set_has(const route_state *st, uint64_t key)
@@ -677,7 +720,7 @@ static int fold_utterance(route_state *st)
 
 static bool literals_present(const route_state *st, const rtrigger *t)
 {
-	const char *lit = st->r->literals + t->literal_off;
+	const char *lit = literals_of(st->r, t);
 
 	for (uint32_t k = 0; k < t->literal_count; k++) {
 		size_t n = strlen(lit);
@@ -702,13 +745,37 @@ static bool def_allowed(const route_state *st, const rtrigger *t)
 	return (st->flags & AIMS_ROUTE_INCLUDE_INACTIVE) || st->r->defs[t->def].routable;
 }
 
-/* Collects the triggers worth running: index hits whose other required
- * words are present, and the always-tried ones (sorted, distinct). */
+/* Adds the postings of key in t, keeping those whose other required
+ * words are present. */
+static int add_postings(route_state *st, const index_table *t, uint64_t key, uint32_t checked)
+{
+	const bucket *b = table_find(t, key);
+	int rc;
+
+	if (!b)
+		return 0;
+	for (uint32_t k = 0; k < b->count; k++) {
+		uint32_t id = t->postings[b->start + k];
+		const rtrigger *tr = &st->r->triggers[id];
+
+		if (!def_allowed(st, tr) || (tr->token_count > checked && !words_present(st, tr)))
+			continue;
+		if ((rc = add_candidate(st, id)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Collects the triggers worth running (sorted, distinct): phrases whose
+ * required words are all present, found through their rarest word or
+ * pair of words; patterns whose rarest trigram is present; and the
+ * triggers without a required literal. */
 static int select_candidates(route_state *st)
 {
 	const aims_router *r = st->r;
 	const char *w = st->folded, *end = st->folded + st->folded_len;
 	const bucket *b;
+	size_t single_cost = 0, n;
 	int rc;
 
 	/* every distinct word first, so a trigger's other words can be checked */
@@ -720,7 +787,12 @@ static int select_candidates(route_state *st)
 			e = end;
 		for (const char *p = w; p < e; p++)
 			h = fold_hash_step(h, *p);
-		set_add(st, fold_hash_end(h));
+		h = fold_hash_end(h);
+		if (set_add(st, h)) {
+			if (st->distinct < PAIR_WORDS)
+				st->words[st->distinct] = h;
+			st->distinct++;
+		}
 		if (r->trigrams.slots)
 			for (const char *p = w; p + TRIGRAM <= e; p++)
 				if ((b = table_find(&r->trigrams, trigram_key(p))))
@@ -732,21 +804,34 @@ static int select_candidates(route_state *st)
 							return rc;
 		w = e + 1;
 	}
-	if (r->words.slots)
-		for (size_t i = 0; i <= st->set_mask; i++) {
-			if (!st->set[i] || !(b = table_find(&r->words, st->set[i])))
-				continue;
-			for (uint32_t k = 0; k < b->count; k++) {
-				uint32_t id = r->words.postings[b->start + k];
-				const rtrigger *t = &r->triggers[id];
-
-				if (!def_allowed(st, t) ||
-				    (t->token_count > 1 && !words_present(st, t)))
-					continue;
-				if ((rc = add_candidate(st, id)) < 0)
+	n = st->distinct;
+	for (size_t i = 0; i < n && i < PAIR_WORDS; i++) {
+		if ((rc = add_postings(st, &r->words, st->words[i], 1)) < 0)
+			return rc;
+		if (n <= PAIR_WORDS && (b = table_find(&r->words_multi, st->words[i])))
+			single_cost += b->count;
+	}
+	/* Phrases of several words: through the pairs of the utterance's words
+	 * when there are fewer pairs than postings to check, else word by word
+	 * (either way finds every phrase whose words are all present). */
+	if (n <= PAIR_WORDS && n * (n - 1) / 2 <= single_cost) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				if ((rc = add_postings(st, &r->pairs,
+						       pair_key(st->words[i], st->words[j]), 2)) <
+				    0)
 					return rc;
-			}
-		}
+	} else if (n > PAIR_WORDS) {
+		for (size_t i = 0; i <= st->set_mask; i++)
+			if (st->set[i] &&
+			    ((rc = add_postings(st, &r->words, st->set[i], 1)) < 0 ||
+			     (rc = add_postings(st, &r->words_multi, st->set[i], 1)) < 0))
+				return rc;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if ((rc = add_postings(st, &r->words_multi, st->words[i], 1)) < 0)
+				return rc;
+	}
 	for (size_t k = 0; k < r->always_count; k++)
 		if ((rc = add_candidate(st, r->always[k])) < 0)
 			return rc;
@@ -873,7 +958,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 
 		if (!def_allowed(st, t))
 			continue;
-		if (t->regex && !literals_present(st, t))
+		if (!literals_present(st, t))
 			continue;
 		if (!(code = trigger_code(r, t))) {
 			if ((rc = add_warning(plan, "trigger \"%.60s\" of %s could not be compiled",

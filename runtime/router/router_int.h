@@ -36,8 +36,11 @@ typedef struct trigger_parse {
 	/* Phrases: hashes of required tokens (distinct, in trigger order). */
 	uint64_t *tokens;
 	size_t token_count;
-	/* Patterns: required literals, folded, each NUL-terminated, in one
-	 * malloc'd block of literal_bytes bytes. */
+	/* Required literals, folded, each NUL-terminated, in one malloc'd
+	 * block of literal_bytes bytes: for patterns, top-level literal runs;
+	 * for phrases, the folded text between slots ("run python" for
+	 * "run python", "send" and "to" for "send {a} to {b}"). The folded
+	 * utterance contains each of them whenever the trigger matches. */
 	char *literals;
 	size_t literal_bytes;
 	size_t literal_count;

@@ -86,7 +86,37 @@ typedef struct phrase_state {
 	bool token_after_slot; /* the word touches a slot on its left */
 	bool word_has_literal; /* the current whitespace-separated word */
 	bool prev_slot;	       /* the last piece was a slot */
+	/* the folded text between slots ("segments"), which the folded
+	 * utterance must contain: words joined by single spaces */
+	aims_buf seg;
+	aims_buf segs; /* finished segments, each NUL-terminated */
+	size_t seg_count;
 } phrase_state;
+
+/* Adds a folded character to the segment; 0 stands for any separator. */
+static int seg_char(phrase_state *st, char f)
+{
+	if (f)
+		return aims_buf_append(&st->seg, &f, 1);
+	if (st->seg.len && st->seg.ptr[st->seg.len - 1] != ' ')
+		return aims_buf_append(&st->seg, " ", 1);
+	return 0;
+}
+
+static int seg_end(phrase_state *st)
+{
+	int rc = 0;
+
+	if (st->seg.len && st->seg.ptr[st->seg.len - 1] == ' ')
+		st->seg.len--;
+	if (st->seg.len) {
+		if ((rc = aims_buf_append(&st->segs, st->seg.ptr, st->seg.len)) == 0)
+			rc = aims_buf_append(&st->segs, "", 1);
+		st->seg_count++;
+	}
+	aims_buf_reset(&st->seg);
+	return rc;
+}
 
 /* Ends the folded word being read; touching_slot: a slot follows it. */
 static int end_token(phrase_state *st, bool touching_slot)
@@ -135,6 +165,8 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 	int rc = 0;
 
 	aims_buf_init(&st.pat, 16 * AIMS_ROUTER_MAX_TRIGGER);
+	aims_buf_init(&st.seg, AIMS_ROUTER_MAX_TRIGGER);
+	aims_buf_init(&st.segs, 2 * AIMS_ROUTER_MAX_TRIGGER);
 	/* Leading and trailing white space is not part of the phrase. */
 	while (i < end && (n = utf8_decode(u + i, end - i, &cp)) && is_unicode_space(cp))
 		i += n;
@@ -158,7 +190,7 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 
 		n = utf8_decode(u + i, end - i, &cp);
 		if (is_unicode_space(cp)) {
-			if ((rc = end_token(&st, false)) < 0)
+			if ((rc = end_token(&st, false)) < 0 || (rc = seg_char(&st, 0)) < 0)
 				goto out;
 			while (i < end && (n = utf8_decode(u + i, end - i, &cp)) &&
 			       is_unicode_space(cp))
@@ -223,7 +255,7 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 					break;
 				}
 			}
-			if ((rc = end_token(&st, true)) < 0)
+			if ((rc = end_token(&st, true)) < 0 || (rc = seg_end(&st)) < 0)
 				goto out;
 			if ((rc = aims_buf_puts(&st.pat, "(?<")) < 0 ||
 			    (rc = aims_buf_append(&st.pat, text + i + 1, name_len)) < 0 ||
@@ -257,6 +289,8 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 			} else if ((rc = end_token(&st, false)) < 0) {
 				goto out;
 			}
+			if ((rc = seg_char(&st, f)) < 0)
+				goto out;
 			if (c == '\'' || cp == 0x2019) {
 				/* the typewriter and the typographic apostrophe are
 				 * the same to a reader */
@@ -278,7 +312,7 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 			i += n;
 		}
 	}
-	if ((rc = end_token(&st, false)) < 0)
+	if ((rc = end_token(&st, false)) < 0 || (rc = seg_end(&st)) < 0)
 		goto out;
 	if (st.word_has_literal)
 		p->literal_words++;
@@ -295,7 +329,15 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 	p->pattern = aims_buf_detach(&st.pat);
 	if (!p->pattern)
 		rc = AIMS_ENOMEM;
+	if (st.seg_count) {
+		p->literal_count = st.seg_count;
+		p->literal_bytes = st.segs.len;
+		if (!(p->literals = aims_buf_detach(&st.segs)))
+			rc = AIMS_ENOMEM;
+	}
 out:
+	aims_buf_free(&st.seg);
+	aims_buf_free(&st.segs);
 	if (rc == AIMS_ENOMEM || rc == AIMS_ETOOBIG)
 		rc = aims_error_set(err, AIMS_ENOMEM, "out of memory compiling a trigger");
 	aims_buf_free(&st.pat);

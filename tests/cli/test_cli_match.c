@@ -85,7 +85,8 @@ static void test_json_ambiguous_and_explain(void **state)
 	assert_non_null(strstr(str(first, "explain"),
 			       "phrase: 8 literal characters + 1 words x 2 + 0 slots x 1 = 10"));
 	assert_int_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(first, "scoreParts"), "specificity")->valueint,
+		cJSON_GetObjectItem(cJSON_GetObjectItem(first, "scoreParts"), "specificity")
+			->valueint,
 		10);
 	cJSON_Delete(json);
 	test_run_free(&run);
@@ -93,8 +94,7 @@ static void test_json_ambiguous_and_explain(void **state)
 
 static void test_human_output(void **state)
 {
-	const char *argv[] = {"match", "--skills", REGISTRY, "--explain", "deploy",
-			      "prod",  NULL};
+	const char *argv[] = {"match", "--skills", REGISTRY, "--explain", "deploy", "prod", NULL};
 	test_run run;
 
 	(void)state;
@@ -114,8 +114,8 @@ static void test_human_output(void **state)
 static void test_all_shows_every_trigger(void **state)
 {
 	const char *argv[] = {"match", "--skills", REGISTRY, "Run Python, then run bash", NULL};
-	const char *argv_all[] = {"match", "--skills", REGISTRY, "--all",
-				  "Run Python, then run bash", NULL};
+	const char *argv_all[] = {
+		"match", "--skills", REGISTRY, "--all", "Run Python, then run bash", NULL};
 	test_run run;
 
 	(void)state;
@@ -133,7 +133,7 @@ static void test_all_shows_every_trigger(void **state)
 static void test_no_match_exit_code(void **state)
 {
 	const char *argv[] = {"match", "--skills", REGISTRY, "legacy runner", NULL};
-	const char *argv_inactive[] = {"match", "--skills", REGISTRY, "--include-inactive",
+	const char *argv_inactive[] = {"match",		"--skills", REGISTRY, "--include-inactive",
 				       "legacy runner", NULL};
 	test_run run;
 

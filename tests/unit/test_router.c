@@ -546,16 +546,22 @@ static void test_problems_and_stats(void **state)
 	assert_int_equal(stats.indexed, 2);
 	/* patterns are compiled when the router is built, phrases on use */
 	assert_int_equal(stats.compiled, 2);
-	/* the "x" of re:x+ must be present before PCRE2 runs it */
+	/* a trigger's literal text must be in the utterance before PCRE2 runs
+	 * it: "x" for re:x+, "y" for {x}y */
 	plan = route(f.router, "nothing here", 0);
-	assert_int_equal(plan->triggers_tried, 1);
+	assert_int_equal(plan->triggers_tried, 0);
+	aims_plan_free(plan);
+	plan = route(f.router, "fine, x", 0);
+	assert_int_equal(plan->triggers_tried, 2);
+	assert_int_equal(plan->candidate_count, 1);
+	assert_int_equal(plan->candidates[0].best.trigger_index, 0);
 	aims_plan_free(plan);
 	aims_router_stats_get(&stats, f.router);
 	assert_int_equal(stats.compiled, 3);
-	plan = route(f.router, "fine, x", 0);
-	assert_int_equal(plan->triggers_tried, 3);
-	assert_int_equal(plan->candidate_count, 1);
-	assert_int_equal(plan->candidates[0].best.trigger_index, 0);
+	plan = route(f.router, "go xy", AIMS_ROUTE_ALL_MATCHES);
+	assert_int_equal(plan->triggers_tried, 2);
+	assert_int_equal(plan->candidates[0].match_count, 2);
+	assert_string_equal(plan->candidates[0].best.slots[0].value, "go x");
 	aims_plan_free(plan);
 	aims_router_stats_get(&stats, f.router);
 	assert_int_equal(stats.compiled, 4);
