@@ -38,6 +38,22 @@ static void help(void)
 	     "or an utterance that cannot be routed, 2 usage or internal error.");
 }
 
+/* Manifests and utterances are untrusted: their control characters must
+ * not reach the terminal. Returns text with them replaced by spaces, in
+ * one of a few rotating buffers (long text is cut). */
+static const char *safe(const char *text)
+{
+	static char bufs[6][1024];
+	static unsigned next;
+	char *buf = bufs[next++ % 6];
+	size_t i = 0;
+
+	for (; text[i] && i + 1 < sizeof(bufs[0]); i++)
+		buf[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? ' ' : text[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 typedef struct match_opts {
 	bool json, all, explain;
 	unsigned flags;
@@ -53,15 +69,16 @@ static void report_problems(const aims_router *router)
 		fprintf(stderr,
 			"aims: match: warning: %s:%u:%u: trigger \"%s\" skipped: %s (byte %zu of "
 			"the trigger)\n",
-			cli_display_path(m->path), pos.line, pos.col,
-			m->triggers.items[p->trigger_index], p->message, p->offset);
+			safe(cli_display_path(m->path)), pos.line, pos.col,
+			safe(m->triggers.items[p->trigger_index]), safe(p->message), p->offset);
 	}
 }
 
 static void print_slots(const aims_trigger_match *m, FILE *out)
 {
 	for (size_t i = 0; i < m->slot_count; i++)
-		fprintf(out, "%s%s=\"%s\"", i ? " " : "", m->slots[i].name, m->slots[i].value);
+		fprintf(out, "%s%s=\"%s\"", i ? " " : "", m->slots[i].name,
+			safe(m->slots[i].value));
 }
 
 static void print_ids(const char *label, const aims_candidate *const *items, size_t count)
@@ -70,7 +87,7 @@ static void print_ids(const char *label, const aims_candidate *const *items, siz
 		return;
 	printf("%-13s", label);
 	for (size_t i = 0; i < count; i++)
-		printf("%s%s", i ? ", " : "", items[i]->id);
+		printf("%s%s", i ? ", " : "", safe(items[i]->id));
 	putchar('\n');
 }
 
@@ -85,7 +102,7 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 	putchar('\n');
 	if (plan->task) {
 		printf("%-13s%s (trigger \"%s\", score %.1f, confidence %.2f)\n", "task",
-		       plan->task->id, plan->task->best.trigger, plan->task->score,
+		       safe(plan->task->id), safe(plan->task->best.trigger), plan->task->score,
 		       plan->task->confidence);
 		if (plan->task->best.slot_count) {
 			printf("%-13s", "slots");
@@ -99,7 +116,7 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 	print_ids("hooks", plan->hooks, plan->hook_count);
 	print_ids("skills", plan->skills, plan->skill_count);
 	for (size_t i = 0; i < plan->warning_count; i++)
-		fprintf(stderr, "aims: match: warning: %s\n", plan->warnings[i]);
+		fprintf(stderr, "aims: match: warning: %s\n", safe(plan->warnings[i]));
 	if (!plan->candidate_count)
 		return;
 	putchar('\n');
@@ -160,7 +177,7 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 			char why[1024];
 
 			aims_candidate_explain(why, sizeof(why), c, plan);
-			printf("%s: %s\n", c->id, why);
+			printf("%s: %s\n", safe(c->id), why);
 		}
 	}
 }

@@ -27,47 +27,50 @@
 #include "aims/router.h"
 
 static const char *verbs[] = {
-	"run",	     "create",	 "build",     "deploy",	   "search",   "summarize", "translate",
-	"generate",  "analyze",	 "review",    "open",	   "close",    "send",	    "schedule",
-	"book",	     "cancel",	 "find",      "list",	   "show",     "update",    "delete",
-	"upload",    "download", "convert",   "export",	   "import",   "sync",	    "backup",
-	"restore",   "monitor",	 "check",     "test",	   "debug",    "fix",	    "refactor",
-	"format",    "lint",	 "compile",   "publish",   "release",  "archive",   "share",
-	"invite",    "remind",	 "track",     "plan",	   "draft",    "write",	    "read",
-	"explain",   "compare",	 "estimate",  "forecast",  "classify", "tag",	    "label",
-	"resize",    "crop",	 "render",    "transcribe", "record",  "stream",    "play",
-	"pause",     "merge",	 "split",     "rename",	   "move",     "copy",	    "scan",
-	"index",     "query",	 "visualize", "chart",	   "plot",     "train",	    "evaluate",
-	"benchmark", "profile",	 "optimize",  "migrate",   "provision", "scale",    "restart",
-	"rollback",  "approve",	 "reject",    "assign",	   "escalate", "notify",    "post",
-	"reply",     "forward",	 "sign",      "verify",	   "encrypt",  "decrypt",   "audit",
+	"run",	     "create",	 "build",     "deploy",	    "search",	 "summarize", "translate",
+	"generate",  "analyze",	 "review",    "open",	    "close",	 "send",      "schedule",
+	"book",	     "cancel",	 "find",      "list",	    "show",	 "update",    "delete",
+	"upload",    "download", "convert",   "export",	    "import",	 "sync",      "backup",
+	"restore",   "monitor",	 "check",     "test",	    "debug",	 "fix",	      "refactor",
+	"format",    "lint",	 "compile",   "publish",    "release",	 "archive",   "share",
+	"invite",    "remind",	 "track",     "plan",	    "draft",	 "write",     "read",
+	"explain",   "compare",	 "estimate",  "forecast",   "classify",	 "tag",	      "label",
+	"resize",    "crop",	 "render",    "transcribe", "record",	 "stream",    "play",
+	"pause",     "merge",	 "split",     "rename",	    "move",	 "copy",      "scan",
+	"index",     "query",	 "visualize", "chart",	    "plot",	 "train",     "evaluate",
+	"benchmark", "profile",	 "optimize",  "migrate",    "provision", "scale",     "restart",
+	"rollback",  "approve",	 "reject",    "assign",	    "escalate",	 "notify",    "post",
+	"reply",     "forward",	 "sign",      "verify",	    "encrypt",	 "decrypt",   "audit",
 };
 
 static const char *nouns[] = {
-	"python",     "code",	    "image",	 "video",     "email",	   "calendar",	"meeting",
-	"invoice",    "report",	    "database",	 "table",     "chart",	   "dashboard", "server",
-	"container",  "cluster",    "pipeline",	 "workflow",  "ticket",	   "issue",	"pull request",
-	"branch",     "commit",	    "release",	 "document",  "spreadsheet", "slide",	"presentation",
-	"podcast",    "transcript", "summary",	 "article",   "blog post", "tweet",	"message",
-	"channel",    "thread",	    "contact",	 "lead",      "customer",  "order",	"payment",
-	"refund",     "subscription", "budget",	 "expense",   "receipt",   "contract",	"proposal",
-	"resume",     "job",	    "candidate", "interview", "flight",	   "hotel",	"trip",
-	"weather",    "forecast",   "stock",	 "portfolio", "crypto",	   "wallet",	"map",
-	"route",      "address",    "photo",	 "album",     "playlist",  "song",	"movie",
-	"recipe",     "grocery list", "workout", "habit",     "note",	   "task",	"project",
-	"sprint",     "backlog",    "roadmap",	 "api",	      "endpoint",  "webhook",	"schema",
-	"model",      "dataset",    "notebook",	 "query",     "log",	   "metric",	"alert",
-	"incident",   "deployment", "domain",	 "certificate", "password", "secret",	"key",
-	"bucket",     "file",	    "folder",	 "archive",   "backup",	   "snapshot",	"vm",
-	"kubernetes", "docker image", "lambda",	 "function",  "test suite", "benchmark", "profile",
-	"ui",	      "3d model",   "diagram",	 "mockup",    "logo",	   "banner",	"website",
-	"landing page", "form",	    "survey",	 "poll",      "quiz",	   "course",	"lesson",
+	"python",    "code",	     "image",	     "video",	     "email",	     "calendar",
+	"meeting",   "invoice",	     "report",	     "database",     "table",	     "chart",
+	"dashboard", "server",	     "container",    "cluster",	     "pipeline",     "workflow",
+	"ticket",    "issue",	     "pull request", "branch",	     "commit",	     "release",
+	"document",  "spreadsheet",  "slide",	     "presentation", "podcast",	     "transcript",
+	"summary",   "article",	     "blog post",    "tweet",	     "message",	     "channel",
+	"thread",    "contact",	     "lead",	     "customer",     "order",	     "payment",
+	"refund",    "subscription", "budget",	     "expense",	     "receipt",	     "contract",
+	"proposal",  "resume",	     "job",	     "candidate",    "interview",    "flight",
+	"hotel",     "trip",	     "weather",	     "forecast",     "stock",	     "portfolio",
+	"crypto",    "wallet",	     "map",	     "route",	     "address",	     "photo",
+	"album",     "playlist",     "song",	     "movie",	     "recipe",	     "grocery list",
+	"workout",   "habit",	     "note",	     "task",	     "project",	     "sprint",
+	"backlog",   "roadmap",	     "api",	     "endpoint",     "webhook",	     "schema",
+	"model",     "dataset",	     "notebook",     "query",	     "log",	     "metric",
+	"alert",     "incident",     "deployment",   "domain",	     "certificate",  "password",
+	"secret",    "key",	     "bucket",	     "file",	     "folder",	     "archive",
+	"backup",    "snapshot",     "vm",	     "kubernetes",   "docker image", "lambda",
+	"function",  "test suite",   "benchmark",    "profile",	     "ui",	     "3d model",
+	"diagram",   "mockup",	     "logo",	     "banner",	     "website",	     "landing page",
+	"form",	     "survey",	     "poll",	     "quiz",	     "course",	     "lesson",
 };
 
 static const char *fillers[] = {
-	"please", "can you", "could you", "I need to", "help me", "quickly", "now",  "for me",
-	"today",  "the",     "my",	  "our",       "a",	  "new",     "latest", "all",
-	"again",  "asap",    "thanks",	  "right away", "with",	  "from",    "into", "this",
+	"please", "can you", "could you", "I need to",	"help me", "quickly", "now",	"for me",
+	"today",  "the",     "my",	  "our",	"a",	   "new",     "latest", "all",
+	"again",  "asap",    "thanks",	  "right away", "with",	   "from",    "into",	"this",
 };
 
 static uint64_t rng_state;
@@ -86,7 +89,7 @@ static uint32_t rnd(uint32_t n)
 static void product_name(char *out, size_t size, size_t index)
 {
 	static const char *syll[] = {"ka", "zen", "lo", "tri", "mo", "vex", "ra", "qu",
-				     "is", "dor", "pa", "ny", "el", "sto", "ri", "fa"};
+				     "is", "dor", "pa", "ny",  "el", "sto", "ri", "fa"};
 	size_t used = 0;
 
 	for (int i = 0; i < 3; i++)
@@ -140,7 +143,8 @@ static void write_registry(const char *dir, size_t defs, corpus *c)
 				 PICK(nouns));
 			break;
 		default:
-			snprintf(triggers[4], sizeof(triggers[4]), "%s %s", PICK(nouns), PICK(nouns));
+			snprintf(triggers[4], sizeof(triggers[4]), "%s %s", PICK(nouns),
+				 PICK(nouns));
 		}
 		snprintf(triggers[5], sizeof(triggers[5]), "%s %s %s", PICK(verbs), PICK(nouns),
 			 PICK(nouns));
@@ -227,8 +231,8 @@ static result measure(const aims_router *router, char **utterances, size_t count
 		double t0 = now_ns();
 
 		aims_error_clear(&err);
-		if (aims_router_route(&plan, router, utterances[i], strlen(utterances[i]), 0, &err) <
-		    0) {
+		if (aims_router_route(&plan, router, utterances[i], strlen(utterances[i]), 0,
+				      &err) < 0) {
 			fprintf(stderr, "route: %s\n", err.message);
 			exit(2);
 		}
@@ -266,7 +270,7 @@ int main(int argc, char **argv)
 	size_t sizes[8] = {100, 1000, 10000}, nsizes = 3, nutter = 10000;
 	uint64_t seed = 20261122;
 	size_t naive_max = SIZE_MAX; /* cap on naive utterances */
-	int rounds = 1; /* timed passes of the indexed router (for profiling) */
+	int rounds = 1;		     /* timed passes of the indexed router (for profiling) */
 	double median_1k = 0, median_10k = 0, per_sec_10k = 0;
 	cpu_set_t one;
 
@@ -295,7 +299,8 @@ int main(int argc, char **argv)
 	CPU_SET(0, &one);
 	(void)sched_setaffinity(0, sizeof(one), &one);
 
-	printf("%-6s %-9s %-8s | %-31s | %-31s | %s\n", "defs", "triggers", "build", "index: median / p99 / per s", "naive: median / p99 / per s", "speedup");
+	printf("%-6s %-9s %-8s | %-31s | %-31s | %s\n", "defs", "triggers", "build",
+	       "index: median / p99 / per s", "naive: median / p99 / per s", "speedup");
 	for (size_t s = 0; s < nsizes; s++) {
 		char dir[] = "/tmp/aims-bench-route-XXXXXX", sub[4096];
 		aims_registry *reg = NULL;
@@ -321,7 +326,8 @@ int main(int argc, char **argv)
 		write_registry(dir, sizes[s], &c);
 		utterances = make_utterances(&c, nutter);
 		aims_error_clear(&err);
-		if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, dir, &err) < 0) {
+		if (aims_registry_new(&reg, &err) < 0 ||
+		    aims_registry_add_path(reg, dir, &err) < 0) {
 			fprintf(stderr, "registry: %s\n", err.message);
 			return 2;
 		}
@@ -348,10 +354,12 @@ int main(int argc, char **argv)
 			naive_count = naive_max;
 		base = measure(naive, utterances, naive_count);
 
-		printf("%-6zu %-9zu %6.1fms | %7.2f us / %7.2f us / %7.0f | %7.1f us / %7.1f us / %7.0f "
+		printf("%-6zu %-9zu %6.1fms | %7.2f us / %7.2f us / %7.0f | %7.1f us / %7.1f us / "
+		       "%7.0f "
 		       "| %.0fx\n",
-		       sizes[s], stats.triggers, build_ms, warm.median_us, warm.p99_us, warm.per_sec,
-		       base.median_us, base.p99_us, base.per_sec, base.median_us / warm.median_us);
+		       sizes[s], stats.triggers, build_ms, warm.median_us, warm.p99_us,
+		       warm.per_sec, base.median_us, base.p99_us, base.per_sec,
+		       base.median_us / warm.median_us);
 		printf("       first pass (compiling on first use): median %.2f us, p99 %.2f us, "
 		       "%.0f/s; %zu of %zu triggers compiled; %zu always tried; jit %s\n",
 		       cold.median_us, cold.p99_us, cold.per_sec, stats.compiled, stats.triggers,
@@ -360,7 +368,8 @@ int main(int argc, char **argv)
 		       "%zu of %zu utterances matched; PCRE2 runs per utterance: index %.1f, "
 		       "naive %.0f\n",
 		       base.count, naive_build_ms, warm.matched, warm.count,
-		       (double)warm.tried / (double)warm.count, (double)base.tried / (double)base.count);
+		       (double)warm.tried / (double)warm.count,
+		       (double)base.tried / (double)base.count);
 		if (sizes[s] == 1000)
 			median_1k = warm.median_us;
 		if (sizes[s] == 10000) {

@@ -1237,13 +1237,15 @@ size_t aims_candidate_explain(char *buf, size_t size, const aims_candidate *c,
 
 	if (m->regex)
 		snprintf(parts, sizeof(parts),
-			 "pattern: 1 + %u required literal characters + %u slots x %d = %u",
-			 m->literal_chars, m->slot_terms, AIMS_ROUTER_SLOT_WEIGHT, m->specificity);
+			 "pattern: 1 + %u required literal character%s + %u slot%s x %d = %u",
+			 m->literal_chars, m->literal_chars == 1 ? "" : "s", m->slot_terms,
+			 m->slot_terms == 1 ? "" : "s", AIMS_ROUTER_SLOT_WEIGHT, m->specificity);
 	else
 		snprintf(parts, sizeof(parts),
-			 "phrase: %u literal characters + %u words x %d + %u slots x %d = %u",
-			 m->literal_chars, m->literal_words, AIMS_ROUTER_WORD_WEIGHT, m->slot_terms,
-			 AIMS_ROUTER_SLOT_WEIGHT, m->specificity);
+			 "phrase: %u literal character%s + %u word%s x %d + %u slot%s x %d = %u",
+			 m->literal_chars, m->literal_chars == 1 ? "" : "s", m->literal_words,
+			 m->literal_words == 1 ? "" : "s", AIMS_ROUTER_WORD_WEIGHT, m->slot_terms,
+			 m->slot_terms == 1 ? "" : "s", AIMS_ROUTER_SLOT_WEIGHT, m->specificity);
 	if (c->match_count > 1)
 		snprintf(others, sizeof(others), "; best of %zu matching triggers", c->match_count);
 	n = snprintf(buf, size,

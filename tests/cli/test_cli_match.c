@@ -83,7 +83,7 @@ static void test_json_ambiguous_and_explain(void **state)
 			    "research-notes");
 	first = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "candidates"), 0);
 	assert_non_null(strstr(str(first, "explain"),
-			       "phrase: 8 literal characters + 1 words x 2 + 0 slots x 1 = 10"));
+			       "phrase: 8 literal characters + 1 word x 2 + 0 slots x 1 = 10"));
 	assert_int_equal(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(first, "scoreParts"), "specificity")
 			->valueint,
@@ -105,7 +105,8 @@ static void test_human_output(void **state)
 	assert_non_null(strstr(run.out, "slots        env=\"prod\"\n"));
 	assert_non_null(strstr(run.out, "hooks        cost-guard, logger\n"));
 	assert_non_null(strstr(run.out, "RANK  ID"));
-	assert_non_null(strstr(run.out, "deploy: pattern: 1 + 6 required literal characters"));
+	assert_non_null(strstr(
+		run.out, "deploy: pattern: 1 + 6 required literal characters + 1 slot x 1 = 8"));
 	/* no colour when not on a terminal */
 	assert_null(strchr(run.out, '\033'));
 	test_run_free(&run);
@@ -214,6 +215,34 @@ static void test_batch_long_line(void **state)
 	free(input);
 }
 
+/* Untrusted text (here: a slot from the utterance) never drives the
+ * terminal, and JSON escapes it. */
+static void test_control_characters(void **state)
+{
+	const char *argv[] = {"match", "--skills", REGISTRY, "flip 12\033[2J Main\a St", NULL};
+	const char *argv_json[] = {
+		"match", "--skills", REGISTRY, "--json", "flip 12\033[2J Main St", NULL};
+	test_run run;
+	cJSON *json;
+
+	(void)state;
+	test_run_aims(&run, NULL, NULL, NULL, argv);
+	assert_int_equal(run.status, 0);
+	assert_non_null(strstr(run.out, "address=\"12 [2J Main  St\""));
+	assert_null(strchr(run.out, '\033'));
+	assert_null(strchr(run.out, '\a'));
+	test_run_free(&run);
+	test_run_aims(&run, NULL, NULL, NULL, argv_json);
+	assert_int_equal(run.status, 0);
+	assert_non_null(strstr(run.out, "\\u001b[2J"));
+	json = parse_json(run.out);
+	assert_string_equal(
+		str(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "task"), "slots"), "address"),
+		"12\033[2J Main St");
+	cJSON_Delete(json);
+	test_run_free(&run);
+}
+
 static void test_errors(void **state)
 {
 	const char *none[] = {"match", "--skills", REGISTRY, NULL};
@@ -271,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_no_match_exit_code),
 		cmocka_unit_test(test_batch_lines),
 		cmocka_unit_test(test_batch_long_line),
+		cmocka_unit_test(test_control_characters),
 		cmocka_unit_test(test_errors),
 	};
 

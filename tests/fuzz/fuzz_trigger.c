@@ -66,8 +66,7 @@ static void route_both(const char *utterance, size_t len)
 
 	aims_error_clear(&err);
 	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, path, &err) < 0 ||
-	    aims_router_new(&a, reg, NULL, &err) < 0 ||
-	    aims_router_new(&b, reg, &opts, &err) < 0)
+	    aims_router_new(&a, reg, NULL, &err) < 0 || aims_router_new(&b, reg, &opts, &err) < 0)
 		abort();
 	m = aims_registry_at(reg, 0);
 	/* a valid trigger compiles in the router too */
