@@ -198,6 +198,20 @@ static char **make_utterances(const corpus *c, size_t count)
 	return out;
 }
 
+/* Resident memory of this process in MiB (0 when unknown). */
+static double rss_mib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, resident = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -311,7 +325,7 @@ int main(int argc, char **argv)
 		corpus c = {0};
 		char **utterances;
 		size_t naive_count;
-		double t0, build_ms, naive_build_ms;
+		double t0, build_ms, naive_build_ms, rss_before, rss_router, rss_naive;
 		result cold, warm = {0}, base;
 
 		rng_state = seed ^ (sizes[s] * 0x9E3779B97F4A7C15ull);
@@ -331,6 +345,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "registry: %s\n", err.message);
 			return 2;
 		}
+		rss_before = rss_mib();
 		t0 = now_ns();
 		if (aims_router_new(&router, reg, NULL, &err) < 0)
 			return 2;
@@ -339,11 +354,14 @@ int main(int argc, char **argv)
 		for (int k = 0; k < rounds; k++)
 			warm = measure(router, utterances, nutter);
 		aims_router_stats_get(&stats, router);
+		rss_router = rss_mib() - rss_before;
 
+		rss_before = rss_mib();
 		t0 = now_ns();
 		if (aims_router_new(&naive, reg, &naive_opts, &err) < 0)
 			return 2;
 		naive_build_ms = (now_ns() - t0) / 1e6;
+		rss_naive = rss_mib() - rss_before;
 		/* the naive loop costs ~0.5 us per trigger: cap it near 10 s */
 		naive_count = (size_t)(2e7 / (double)(stats.triggers + 1));
 		if (naive_count > nutter)
@@ -364,6 +382,9 @@ int main(int argc, char **argv)
 		       "%.0f/s; %zu of %zu triggers compiled; %zu always tried; jit %s\n",
 		       cold.median_us, cold.p99_us, cold.per_sec, stats.compiled, stats.triggers,
 		       stats.always, stats.jit ? "on" : "off");
+		printf("       memory: index router %.1f MiB after the runs, naive router (all "
+		       "compiled) %.1f MiB\n",
+		       rss_router, rss_naive);
 		printf("       naive: %zu utterances, router built (all compiled) in %.0f ms; "
 		       "%zu of %zu utterances matched; PCRE2 runs per utterance: index %.1f, "
 		       "naive %.0f\n",

@@ -18,9 +18,14 @@
 
 #define EDGE_BEFORE "(?<![\\p{L}\\p{N}_])"
 #define EDGE_AFTER  "(?![\\p{L}\\p{N}_])"
-/* A slot: at least one character, starting and ending with a non-space.
- * Lazy when more of the phrase follows, greedy when it ends the phrase. */
-#define SLOT_LAZY     ">\\S(?:.*?\\S)?)"
+/* A slot: at least one character, starting and ending with a non-space,
+ * within one line. A slot that ends the phrase takes the rest of the line
+ * (greedy); a slot followed by more of the phrase takes as little as it
+ * can, and at most AIMS_ROUTER_MAX_SLOT_CHARS characters: unbounded, a
+ * phrase like "send {a} to {b}" would scan to the end of the line from
+ * every "send" of an utterance that never says "to", quadratic work that
+ * a 16 KiB utterance turns into a second of CPU. */
+#define SLOT_LAZY     ">\\S(?:.{0,254}?\\S)?)"
 #define SLOT_GREEDY   ">\\S(?:.*\\S)?)"
 #define SLOT_NAME_MAX 32 /* PCRE2's limit on group names */
 

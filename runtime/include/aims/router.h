@@ -37,13 +37,14 @@ extern "C" {
 #endif
 
 /* Named limits. */
-#define AIMS_ROUTER_MAX_UTTERANCE (16u << 10) /* default utterance limit, bytes */
-#define AIMS_ROUTER_MAX_TRIGGER	  4096	      /* one trigger's text, bytes */
-#define AIMS_ROUTER_MAX_SLOTS	  16	      /* slots (named groups) per trigger */
-#define AIMS_ROUTER_MATCH_LIMIT	  200000      /* PCRE2 match limit per trigger */
-#define AIMS_ROUTER_DEPTH_LIMIT	  10000	      /* PCRE2 depth limit per trigger */
-#define AIMS_ROUTER_HEAP_LIMIT	  8192	      /* PCRE2 heap limit, KiB */
-#define AIMS_ROUTER_MAX_WARNINGS  16	      /* warnings kept per plan */
+#define AIMS_ROUTER_MAX_UTTERANCE  (16u << 10) /* default utterance limit, bytes */
+#define AIMS_ROUTER_MAX_TRIGGER	   4096	       /* one trigger's text, bytes */
+#define AIMS_ROUTER_MAX_SLOTS	   16	       /* slots (named groups) per trigger */
+#define AIMS_ROUTER_MAX_SLOT_CHARS 256	       /* a slot followed by more of the phrase */
+#define AIMS_ROUTER_MATCH_LIMIT	   200000      /* PCRE2 match limit per trigger */
+#define AIMS_ROUTER_DEPTH_LIMIT	   10000       /* PCRE2 depth limit per trigger */
+#define AIMS_ROUTER_HEAP_LIMIT	   8192	       /* PCRE2 heap limit, KiB */
+#define AIMS_ROUTER_MAX_WARNINGS   16	       /* warnings kept per plan */
 
 /*
  * Two tasks whose scores differ by less than this make the plan
@@ -63,9 +64,10 @@ typedef struct aims_router_options {
 	uint32_t match_limit;
 	uint32_t depth_limit;
 	uint32_t heap_limit_kib;
-	/* Baseline for benchmarks and differential tests: no index, every
-	 * trigger compiled when the router is built and tried on every
-	 * utterance. Plans are identical to the indexed router's. */
+	/* Baseline for benchmarks and differential tests: no index and no
+	 * literal checks, every trigger compiled (with JIT) when the router is
+	 * built and run by PCRE2 on every utterance. Plans are identical to
+	 * the indexed router's. */
 	bool no_index;
 	/* Compile every trigger when the router is built instead of on first
 	 * use (slower start, no compilation while routing). */
@@ -106,7 +108,8 @@ typedef struct aims_router_stats {
 	size_t indexed;	    /* triggers reached through the word or trigram index */
 	size_t always;	    /* triggers without a required literal: tried on every route */
 	size_t compiled;    /* triggers compiled so far */
-	bool jit;	    /* PCRE2 JIT in use */
+	bool jit;	    /* JIT available: used for patterns (phrases are interpreted
+			     * except by the naive baseline) */
 } aims_router_stats;
 
 void aims_router_stats_get(aims_router_stats *out, const aims_router *router);
