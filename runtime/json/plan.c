@@ -43,22 +43,28 @@ static cJSON *slot_spans(const aims_trigger_match *m)
 	return obj;
 }
 
-static cJSON *match_json(const aims_trigger_match *m, const aims_plan *plan)
+/* trigger, triggerIndex, regex, span, text and slots of a match */
+static void add_match_fields(cJSON *obj, const aims_trigger_match *m, const aims_plan *plan)
 {
-	cJSON *obj = cJSON_CreateObject();
-	char *text;
+	char *text = strndup(plan->utterance + m->start, m->end - m->start);
 
-	if (!obj)
-		return NULL;
 	cJSON_AddStringToObject(obj, "trigger", m->trigger);
 	cJSON_AddNumberToObject(obj, "triggerIndex", (double)m->trigger_index);
 	cJSON_AddBoolToObject(obj, "regex", m->regex);
-	cJSON_AddNumberToObject(obj, "specificity", m->specificity);
 	cJSON_AddItemToObject(obj, "span", span(m->start, m->end));
-	text = strndup(plan->utterance + m->start, m->end - m->start);
 	cJSON_AddStringToObject(obj, "text", text ? text : "");
 	free(text);
 	cJSON_AddItemToObject(obj, "slots", slots_object(m));
+}
+
+static cJSON *match_json(const aims_trigger_match *m, const aims_plan *plan)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (!obj)
+		return NULL;
+	add_match_fields(obj, m, plan);
+	cJSON_AddNumberToObject(obj, "specificity", m->specificity);
 	return obj;
 }
 
@@ -73,7 +79,6 @@ static cJSON *candidate_json(const aims_candidate *c, const aims_plan *plan, uns
 	const aims_manifest *m = c->manifest;
 	const aims_trigger_match *b = &c->best;
 	cJSON *obj = cJSON_CreateObject(), *missing;
-	char *text;
 
 	if (!obj)
 		return NULL;
@@ -90,14 +95,7 @@ static cJSON *candidate_json(const aims_candidate *c, const aims_plan *plan, uns
 					: aims_priority_name(m->priority));
 	cJSON_AddNumberToObject(obj, "score", round_to(c->score, 10));
 	cJSON_AddNumberToObject(obj, "confidence", round_to(c->confidence, 1000));
-	cJSON_AddStringToObject(obj, "trigger", b->trigger);
-	cJSON_AddNumberToObject(obj, "triggerIndex", (double)b->trigger_index);
-	cJSON_AddBoolToObject(obj, "regex", b->regex);
-	cJSON_AddItemToObject(obj, "span", span(b->start, b->end));
-	text = strndup(plan->utterance + b->start, b->end - b->start);
-	cJSON_AddStringToObject(obj, "text", text ? text : "");
-	free(text);
-	cJSON_AddItemToObject(obj, "slots", slots_object(b));
+	add_match_fields(obj, b, plan);
 	cJSON_AddBoolToObject(obj, "ready", c->ready);
 	missing = cJSON_AddArrayToObject(obj, "missing");
 	for (size_t i = 0; missing && i < c->missing_count; i++)
