@@ -12,6 +12,7 @@
 #include "aims/check.h"
 #include "aims/exec.h"
 #include "aims/manifest.h"
+#include "aims/router.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,21 @@ cJSON *aims_json_exec_result(const aims_exec_result *r);
 
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
+
+/* What aims_json_plan adds. */
+enum {
+	AIMS_JSON_PLAN_EXPLAIN = 1 << 0, /* "explain" text and score parts per candidate */
+};
+
+/*
+ * A plan: {"utterance", "status", "task" (candidate or null),
+ * "alternatives", "hooks", "skills", "candidates" (arrays of candidates),
+ * "warnings"}. A candidate: id, kind, name, status, priority, path, score,
+ * confidence, trigger, triggerIndex, regex, span {start, end} (bytes),
+ * text, slots {name: value}, ready, missing, and "matches" when routed
+ * with every match kept. docs/routing.md shows an example.
+ */
+cJSON *aims_json_plan(const aims_plan *plan, unsigned flags);
 
 #ifdef __cplusplus
 }
