@@ -139,7 +139,8 @@ int cmd_exec(int argc, char **argv)
 			if (parse_uint(&req.memory_mb, optarg,
 				       (uint32_t)(AIMS_SANDBOX_MIN_MEMORY >> 20),
 				       (uint32_t)(AIMS_SANDBOX_MAX_MEMORY >> 20)) < 0)
-				return cli_usage_error("exec", "--memory wants MiB from %llu to %llu",
+				return cli_usage_error("exec",
+						       "--memory wants MiB from %llu to %llu",
 						       AIMS_SANDBOX_MIN_MEMORY >> 20,
 						       AIMS_SANDBOX_MAX_MEMORY >> 20);
 			break;
@@ -203,8 +204,10 @@ int cmd_exec(int argc, char **argv)
 	write_all(2, result->stderr_data, result->stderr_len);
 	if (result->error)
 		cli_fail("exec", "%s", result->error);
-	if (result->exit_code >= 0)
+	if (result->exit_code > 0)
 		status = result->exit_code;
+	else if (result->exit_code == 0)
+		status = result->error ? EXIT_FAIL : EXIT_OK;
 	else {
 		if (!result->error)
 			cli_fail("exec", "the program was killed by signal %d",

@@ -266,7 +266,7 @@ cJSON *aims_json_exec_result(const aims_exec_result *r)
 	cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
 	add_string_or_null(obj, "limit",
 			   r->limit == AIMS_LIMIT_NONE ? NULL : aims_limit_name(r->limit));
-	if (cJSON_GetArraySize(obj) != 11) { /* an allocation failed */
+	if (cJSON_GetArraySize(obj) != 10) { /* an allocation failed */
 		cJSON_Delete(obj);
 		return NULL;
 	}

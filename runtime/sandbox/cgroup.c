@@ -45,7 +45,7 @@ static struct {
 	pthread_mutex_t lock;
 	cgroup_kind kind;
 	char base[2][PATH_MAX / 2]; /* where our groups go: v1 memory, pids; v2 [0] */
-	bool memsw;		/* v1 memory.memsw.* exists (swap accounting) */
+	bool memsw;		    /* v1 memory.memsw.* exists (swap accounting) */
 	cgroup_slot *free_list;
 	size_t free_count;
 	unsigned next_id;
@@ -294,8 +294,7 @@ fail:
 			      slot->dir[0], strerror(-rc));
 }
 
-int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids,
-			   aims_error *err)
+int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids, aims_error *err)
 {
 	cgroup_slot *slot = NULL;
 	char value[32];
@@ -321,8 +320,8 @@ int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pi
 		snprintf(value, sizeof(value), "%" PRIu32, pids);
 		if ((rc = write_file(slot->dir[dir_count() - 1], "pids.max", value)) < 0) {
 			rc = aims_error_set(err, AIMS_ESANDBOX,
-					   "cannot set the process limit of cgroup %s: %s",
-					   slot->dir[dir_count() - 1], strerror(-rc));
+					    "cannot set the process limit of cgroup %s: %s",
+					    slot->dir[dir_count() - 1], strerror(-rc));
 			goto out;
 		}
 		slot->pids = pids;

@@ -45,11 +45,11 @@
 #include "sandbox_int.h"
 
 #ifndef SECBIT_NOROOT
-#define SECBIT_NOROOT			1
-#define SECBIT_NOROOT_LOCKED		2
-#define SECBIT_NO_SETUID_FIXUP_LOCKED	8
-#define SECBIT_KEEP_CAPS_LOCKED		32
-#define SECBIT_NO_CAP_AMBIENT_RAISE	64
+#define SECBIT_NOROOT			   1
+#define SECBIT_NOROOT_LOCKED		   2
+#define SECBIT_NO_SETUID_FIXUP_LOCKED	   8
+#define SECBIT_KEEP_CAPS_LOCKED		   32
+#define SECBIT_NO_CAP_AMBIENT_RAISE	   64
 #define SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED 128
 #endif
 
@@ -159,8 +159,9 @@ static void run_plan(const plan_entry *plan, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		const plan_entry *p = &plan[i];
-		uint64_t attrs = MOUNT_ATTR_NOSUID | (p->writable ? MOUNT_ATTR_NOEXEC
-								  : MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
+		uint64_t attrs =
+			MOUNT_ATTR_NOSUID |
+			(p->writable ? MOUNT_ATTR_NOEXEC : MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
 		int fd;
 
 		switch (p->kind) {
@@ -215,7 +216,8 @@ static void build_root(const child_args *a)
 		   sizeof(AIMS_SANDBOX_HOSTNAME), 0644);
 
 	if (mkdir(SANDBOX_STAGE "/proc", 0555) < 0 ||
-	    mount("proc", SANDBOX_STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	    mount("proc", SANDBOX_STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+		    0)
 		fail(STEP_PROC, 0);
 
 	if (mkdir(SANDBOX_STAGE "/dev", 0755) < 0 ||
@@ -306,10 +308,10 @@ static void drop_privileges(const child_args *a)
 			fail(STEP_CAPS_BOUNDING, cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		fail(STEP_CAPS_BOUNDING, 64);
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-					     SECBIT_NO_CAP_AMBIENT_RAISE |
-					     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			  SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+			  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 		  0, 0, 0) < 0)
 		fail(STEP_CAPS_BOUNDING, 65);
 

@@ -44,11 +44,11 @@
 /* How long output is still drained after the init exited (normally the
  * pipes reach EOF at once; this bounds a write end kept by a process
  * outside the sandbox, which the child closes right after clone). */
-#define DRAIN_MS 2000
+#define DRAIN_MS   2000
 #define READ_CHUNK (64u << 10)
 
-static const unsigned long namespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
-					CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+static const unsigned long namespaces =
+	CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 
 void aims_sandbox_config_init(aims_sandbox_config *cfg)
 {
@@ -121,17 +121,30 @@ static void build_plans(void)
 	 * as /etc/shadow or /etc/ssl/private. */
 	static const char *const system[] = {"/usr",   "/bin",	 "/sbin",  "/lib",
 					     "/lib32", "/lib64", "/libx32"};
-	static const char *const etc[] = {
-		"/etc/ld.so.cache", "/etc/ld.so.conf",	"/etc/ld.so.conf.d", "/etc/localtime",
-		"/etc/timezone",    "/etc/alternatives", "/etc/nsswitch.conf", "/etc/protocols",
-		"/etc/services",    "/etc/mime.types",	"/etc/python3",	     "/etc/python3.11",
-		"/etc/python3.12",  "/etc/python3.13",	"/etc/ssl/certs",    "/etc/ssl/openssl.cnf",
-		"/etc/ca-certificates.conf"};
+	static const char *const etc[] = {"/etc/ld.so.cache",
+					  "/etc/ld.so.conf",
+					  "/etc/ld.so.conf.d",
+					  "/etc/localtime",
+					  "/etc/timezone",
+					  "/etc/alternatives",
+					  "/etc/nsswitch.conf",
+					  "/etc/protocols",
+					  "/etc/services",
+					  "/etc/mime.types",
+					  "/etc/python3",
+					  "/etc/python3.11",
+					  "/etc/python3.12",
+					  "/etc/python3.13",
+					  "/etc/ssl/certs",
+					  "/etc/ssl/openssl.cnf",
+					  "/etc/ca-certificates.conf"};
 	static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
 					      "/dev/urandom"};
 	static const char *const links[][2] = {
-		{"/proc/self/fd", "/dev/fd"},	     {"/proc/self/fd/0", "/dev/stdin"},
-		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+		{"/proc/self/fd", "/dev/fd"},
+		{"/proc/self/fd/0", "/dev/stdin"},
+		{"/proc/self/fd/1", "/dev/stdout"},
+		{"/proc/self/fd/2", "/dev/stderr"},
 		{"/tmp", "/dev/shm"},
 	};
 	struct stat st;
@@ -501,8 +514,7 @@ static void read_records(run_state *st)
 	}
 }
 
-static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t start,
-		     aims_error *err)
+static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t start, aims_error *err)
 {
 	uint64_t deadline = start + cfg->wall_ms;
 	uint64_t drain_deadline = 0;
@@ -615,8 +627,7 @@ static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t sta
 	return rc;
 }
 
-static int setup_failure(const child_record *rec, const aims_sandbox_config *cfg,
-			 aims_error *err)
+static int setup_failure(const child_record *rec, const aims_sandbox_config *cfg, aims_error *err)
 {
 	if (rec->step == STEP_EXEC)
 		return aims_error_set(err, rec->err == ENOENT ? AIMS_EUNSUPPORTED : AIMS_ESANDBOX,
@@ -689,9 +700,9 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	int sync_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
 	char *argv[AIMS_SANDBOX_MAX_ARGS + 1];
 	char *envp[AIMS_SANDBOX_MAX_ENV + 1];
-	static const char *const default_env[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" AIMS_SANDBOX_WORKDIR, "TMPDIR=/tmp",
-		"LANG=C.UTF-8", NULL};
+	static const char *const default_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
+						  "HOME=" AIMS_SANDBOX_WORKDIR, "TMPDIR=/tmp",
+						  "LANG=C.UTF-8", NULL};
 	const char *const *env = cfg->env ? cfg->env : default_env;
 	const child_record *done = NULL;
 	bool root = geteuid() == 0;
@@ -803,8 +814,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	if (set_nonblock(st.stdin_fd) < 0 || set_nonblock(st.out.fd) < 0 ||
 	    set_nonblock(st.err.fd) < 0 || set_nonblock(st.status_fd) < 0 ||
 	    write(st.sync_fd, "g", 1) != 1) {
-		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s",
-				    strerror(errno));
+		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s", strerror(errno));
 		kill_tree(&st);
 		wait_loop(&st, cfg, start, err);
 		goto out;

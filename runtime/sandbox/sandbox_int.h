@@ -103,10 +103,10 @@ typedef enum { PLAN_DIR, PLAN_BIND_DIR, PLAN_BIND_FILE, PLAN_SYMLINK } plan_kind
 
 typedef struct plan_entry {
 	plan_kind kind;
-	char src[256];	  /* host path, or the symlink's target */
-	char dst[256];	  /* absolute path under the staging root */
-	bool writable;	  /* device nodes */
-	bool optional;	  /* a failure to bind is not fatal */
+	char src[256]; /* host path, or the symlink's target */
+	char dst[256]; /* absolute path under the staging root */
+	bool writable; /* device nodes */
+	bool optional; /* a failure to bind is not fatal */
 } plan_entry;
 
 #define PLAN_MAX 48

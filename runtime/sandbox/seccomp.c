@@ -39,25 +39,68 @@
 
 /* Denied with EPERM. Names unknown to this libseccomp are skipped. */
 static const char *const denied[] = {
-	"mount",	     "umount",		  "umount2",	      "pivot_root",
-	"chroot",	     "move_mount",	  "open_tree",	      "fsopen",
-	"fsconfig",	     "fsmount",		  "fspick",	      "mount_setattr",
-	"unshare",	     "setns",		  "ptrace",	      "process_vm_readv",
-	"process_vm_writev", "pidfd_getfd",	  "kcmp",	      "kexec_load",
-	"kexec_file_load",   "reboot",		  "bpf",	      "perf_event_open",
-	"userfaultfd",	     "keyctl",		  "add_key",	      "request_key",
-	"io_uring_setup",    "io_uring_enter",	  "io_uring_register", "swapon",
-	"swapoff",	     "init_module",	  "finit_module",     "delete_module",
-	"open_by_handle_at", "name_to_handle_at", "acct",	      "settimeofday",
-	"clock_settime",     "clock_adjtime",	  "adjtimex",	      "syslog",
-	"quotactl",	     "quotactl_fd",	  "lookup_dcookie",   "uselib",
-	"vhangup",	     "iopl",		  "ioperm",	      "nfsservctl",
-	"_sysctl",	     "fanotify_init",	  "move_pages",	      "migrate_pages",
-	"sethostname",	     "setdomainname",
+	"mount",
+	"umount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"move_mount",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"mount_setattr",
+	"unshare",
+	"setns",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"pidfd_getfd",
+	"kcmp",
+	"kexec_load",
+	"kexec_file_load",
+	"reboot",
+	"bpf",
+	"perf_event_open",
+	"userfaultfd",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"swapon",
+	"swapoff",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"acct",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"syslog",
+	"quotactl",
+	"quotactl_fd",
+	"lookup_dcookie",
+	"uselib",
+	"vhangup",
+	"iopl",
+	"ioperm",
+	"nfsservctl",
+	"_sysctl",
+	"fanotify_init",
+	"move_pages",
+	"migrate_pages",
+	"sethostname",
+	"setdomainname",
 };
 
 static const unsigned long namespace_flags[] = {
-	CLONE_NEWNS,  CLONE_NEWUTS,    CLONE_NEWIPC,  CLONE_NEWUSER,
+	CLONE_NEWNS,  CLONE_NEWUTS,    CLONE_NEWIPC, CLONE_NEWUSER,
 	CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_NEWTIME,
 };
 
@@ -123,8 +166,8 @@ static void build(void)
 	if ((rc = add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL)) < 0)
 		goto out;
 	for (size_t i = 0; i < sizeof(namespace_flags) / sizeof(namespace_flags[0]); i++) {
-		struct scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, namespace_flags[i],
-						  namespace_flags[i]);
+		struct scmp_arg_cmp cmp =
+			SCMP_A0(SCMP_CMP_MASKED_EQ, namespace_flags[i], namespace_flags[i]);
 
 		if ((rc = add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &cmp)) < 0)
 			goto out;

@@ -78,14 +78,14 @@ typedef struct aims_sandbox_config {
 	const char *layer_dir;
 
 	/* Limits. */
-	uint32_t wall_ms;	/* wall time; default 30 s, at most 300 s */
-	uint32_t cpu_ms;	/* CPU time per process; default = wall_ms */
-	uint64_t memory_bytes;	/* whole tree (cgroup; rlimit fallback) */
-	uint32_t pids;		/* processes and threads (cgroup; rlimit fallback) */
-	size_t output_max;	/* per stream, then truncated and flagged */
-	uint64_t file_size;	/* largest file a process may write */
-	uint64_t tmpfs_bytes;	/* size of /tmp and of the work dir, each */
-	uint32_t nofile;	/* open files per process */
+	uint32_t wall_ms;      /* wall time; default 30 s, at most 300 s */
+	uint32_t cpu_ms;       /* CPU time per process; default = wall_ms */
+	uint64_t memory_bytes; /* whole tree (cgroup; rlimit fallback) */
+	uint32_t pids;	       /* processes and threads (cgroup; rlimit fallback) */
+	size_t output_max;     /* per stream, then truncated and flagged */
+	uint64_t file_size;    /* largest file a process may write */
+	uint64_t tmpfs_bytes;  /* size of /tmp and of the work dir, each */
+	uint32_t nofile;       /* open files per process */
 
 	/* Readable or hung up: cancel the run (AIMS_ECANCELED). -1: none. */
 	int cancel_fd;
