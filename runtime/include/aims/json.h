@@ -39,10 +39,6 @@ cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
  * "detail"?, "informational"}]}. Never contains an env value. */
 cJSON *aims_json_readiness(const aims_readiness *r);
 
-/* A code-execution result (SPEC §7.1): stdout, stderr, exitCode (null
- * when the program did not exit by itself), error, success, durationMs,
- * timedOut, truncated, backend, and limit (null when none fired). */
-cJSON *aims_json_exec_result(const aims_exec_result *r);
 
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
@@ -61,6 +57,13 @@ enum {
  * with every match kept. docs/routing.md shows an example.
  */
 cJSON *aims_json_plan(const aims_plan *plan, unsigned flags);
+
+/* An execution result (SPEC §7.1): stdout, stderr, exitCode (-1 when
+ * the program did not exit by itself), error (string or null), success,
+ * durationMs, timedOut, truncated, backend, and limit (the limit that
+ * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
+ * U+FFFD. */
+cJSON *aims_json_exec_result(const aims_exec_result *r);
 
 #ifdef __cplusplus
 }
