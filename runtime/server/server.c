@@ -292,6 +292,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 respond:
 	cx->replied = true;
 	cx->status = r.status;
+	/* Counted before the reply leaves, so a client that reads /metrics
+	 * right after sees its own request. */
+	metrics_request(&srv->metrics, cx->label, cx->status);
 	ret = send_reply(c, &r);
 	reply_free(&r);
 	return ret;
@@ -308,9 +311,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!cx)
 		return;
 	elapsed = now_ns() - cx->start_ns;
-	if (!cx->status)
-		cx->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
-	metrics_request(&srv->metrics, cx->label, cx->status);
+	if (!cx->status) { /* the client left before a reply */
+		cx->status = 499;
+		metrics_request(&srv->metrics, cx->label, cx->status);
+	}
+	(void)toe;
 	if (srv->cfg.access_log) {
 		pthread_mutex_lock(&srv->log_lock);
 		fprintf(srv->cfg.access_log, "%s %s %u %.1fms\n", cx->method, cx->path, cx->status,
