@@ -111,7 +111,8 @@ int cmd_serve(int argc, char **argv)
 		case 'q':
 		case 'b':
 			if (parse_unsigned(optarg, opt == 'b' ? 1ul << 30 : 100000, &value) < 0) {
-				code = cli_usage_error("serve", "%s needs a positive number, not '%s'",
+				code = cli_usage_error("serve",
+						       "%s needs a positive number, not '%s'",
 						       argv[optind - 1], optarg);
 				goto out;
 			}

@@ -62,7 +62,7 @@ static void *monitor(void *arg)
 
 int gate_init(gate *g, unsigned max_running, unsigned max_queued, aims_error *err)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
 
 	memset(g, 0, sizeof(*g));
 	g->max_running = max_running;

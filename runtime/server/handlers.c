@@ -11,8 +11,6 @@
 #include "aims/json.h"
 #include "server/server_int.h"
 
-#define EXEC_ENV_MAX 64 /* entries of "env" in an execution request */
-
 /* ---- JSON bodies ----------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (0 when invalid), per RFC 3629:
@@ -137,7 +135,7 @@ int handle_metrics(aims_server *srv, const request *req, reply *r)
 /* A definition with its readiness. */
 static cJSON *definition_json(aims_server *srv, const aims_manifest *m, unsigned flags)
 {
-	aims_check_options opts = { srv->cfg.root };
+	aims_check_options opts = {srv->cfg.root};
 	aims_readiness *ready = NULL;
 	cJSON *obj = aims_json_manifest(m, flags);
 
@@ -150,18 +148,21 @@ static cJSON *definition_json(aims_server *srv, const aims_manifest *m, unsigned
 
 static int list_definitions(aims_server *srv, const request *req, reply *r, bool tools_only)
 {
-	const char *type = MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
+	const char *type =
+		MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
 	const char *status =
 		MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "status");
 	aims_kind kind = tools_only ? AIMS_KIND_TOOL : AIMS_KIND_UNKNOWN;
 	cJSON *items;
 
 	if (!tools_only && type && (kind = aims_kind_parse(type)) == AIMS_KIND_UNKNOWN)
-		return reply_error(r, 400, "type must be one of task, skill, hook, tool, integration, "
-					   "reference");
+		return reply_error(r, 400,
+				   "type must be one of task, skill, hook, tool, integration, "
+				   "reference");
 	if (status && aims_status_parse(status) == AIMS_STATUS_OTHER)
-		return reply_error(r, 400, "status must be one of active, beta, planned, disabled, "
-					   "deprecated");
+		return reply_error(r, 400,
+				   "status must be one of active, beta, planned, disabled, "
+				   "deprecated");
 	if (!(r->json = cJSON_CreateObject()) ||
 	    !(items = cJSON_AddArrayToObject(r->json, tools_only ? "tools" : "skills")))
 		return AIMS_ENOMEM;
@@ -195,13 +196,15 @@ int handle_tools(aims_server *srv, const request *req, reply *r)
 int handle_skill(aims_server *srv, const request *req, reply *r)
 {
 	const char *id = req->path + strlen("/api/skills/");
-	const char *type = MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
+	const char *type =
+		MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, "type");
 	const aims_manifest *m;
 	char *html = NULL;
 
 	if (type && aims_kind_parse(type) == AIMS_KIND_UNKNOWN)
-		return reply_error(r, 400, "type must be one of task, skill, hook, tool, integration, "
-					   "reference");
+		return reply_error(r, 400,
+				   "type must be one of task, skill, hook, tool, integration, "
+				   "reference");
 	m = type ? aims_registry_find(srv->reg, aims_kind_parse(type), id)
 		 : aims_registry_find_id(srv->reg, id);
 	if (!m)
@@ -252,159 +255,35 @@ static unsigned status_for(int rc)
 	return 500;
 }
 
-static bool env_name_ok(const char *name)
-{
-	if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_'))
-		return false;
-	for (name++; *name; name++)
-		if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') ||
-		      (*name >= '0' && *name <= '9') || *name == '_'))
-			return false;
-	return true;
-}
-
-typedef struct exec_input {
-	aims_exec_request req;
-	const char *packages[AIMS_EXEC_MAX_PACKAGES];
-	char *env[EXEC_ENV_MAX + 1];
-} exec_input;
-
-/* Reads the request fields into in; on a bad field fills r (400/413) and
- * returns -1. Field names follow the seed and SPEC §7.1. */
-static int read_execute_request(exec_input *in, const cJSON *body, reply *r)
-{
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "code");
-	const cJSON *language = cJSON_GetObjectItemCaseSensitive(body, "language");
-	const cJSON *packages = cJSON_GetObjectItemCaseSensitive(body, "packages");
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(body, "timeoutMs");
-	const cJSON *stdin_data = cJSON_GetObjectItemCaseSensitive(body, "stdin");
-	const cJSON *env = cJSON_GetObjectItemCaseSensitive(body, "env");
-	const cJSON *backend = cJSON_GetObjectItemCaseSensitive(body, "backend");
-	aims_error err;
-	size_t n = 0;
-
-	aims_error_clear(&err);
-	aims_exec_request_init(&in->req);
-	if (!cJSON_IsString(code))
-		return execute_error(r, 400, code ? "code must be a string" : "code is required"), -1;
-	in->req.code = code->valuestring;
-	in->req.code_len = strlen(code->valuestring);
-	if (in->req.code_len == 0)
-		return execute_error(r, 400, "code is empty"), -1;
-	if (in->req.code_len > AIMS_EXEC_MAX_CODE) {
-		char message[128];
-
-		snprintf(message, sizeof(message), "code is %zu bytes, over the limit of %u",
-			 in->req.code_len, AIMS_EXEC_MAX_CODE);
-		return execute_error(r, 413, message), -1;
-	}
-	in->req.language = AIMS_LANG_PYTHON;
-	if (language && !cJSON_IsString(language))
-		return execute_error(r, 400, "language must be a string"), -1;
-	if (language && aims_language_parse(&in->req.language, language->valuestring, &err) < 0)
-		return execute_error(r, 400, err.message), -1;
-	if (packages && !cJSON_IsNull(packages)) {
-		const cJSON *item;
-
-		if (!cJSON_IsArray(packages))
-			return execute_error(r, 400, "packages must be a list of strings"), -1;
-		cJSON_ArrayForEach(item, packages) {
-			if (!cJSON_IsString(item))
-				return execute_error(r, 400, "packages must be a list of strings"), -1;
-			if (n == AIMS_EXEC_MAX_PACKAGES)
-				return execute_error(r, 400, "too many packages (at most 64)"), -1;
-			if (aims_exec_check_package(in->req.language, item->valuestring, &err) < 0)
-				return execute_error(r, 400, err.message), -1;
-			in->packages[n++] = item->valuestring;
-		}
-		in->req.packages = in->packages;
-		in->req.package_count = n;
-	}
-	if (timeout && !cJSON_IsNull(timeout)) {
-		double ms = timeout->valuedouble;
-
-		if (!cJSON_IsNumber(timeout) || ms != (double)(long long)ms || ms < 1 ||
-		    ms > AIMS_EXEC_MAX_TIMEOUT_MS)
-			return execute_error(r, 400, "timeoutMs must be a whole number from 1 to "
-						     "300000"),
-			       -1;
-		in->req.timeout_ms = (uint32_t)ms;
-	}
-	if (stdin_data && !cJSON_IsNull(stdin_data)) {
-		if (!cJSON_IsString(stdin_data))
-			return execute_error(r, 400, "stdin must be a string"), -1;
-		in->req.stdin_data = stdin_data->valuestring;
-		in->req.stdin_len = strlen(stdin_data->valuestring);
-		if (in->req.stdin_len > AIMS_EXEC_MAX_STDIN)
-			return execute_error(r, 413, "stdin is over the limit of 1 MiB"), -1;
-	}
-	if (env && !cJSON_IsNull(env)) {
-		const cJSON *item;
-		size_t count = 0;
-
-		if (!cJSON_IsObject(env))
-			return execute_error(r, 400, "env must be an object of strings"), -1;
-		cJSON_ArrayForEach(item, env) {
-			size_t len;
-
-			if (!cJSON_IsString(item) || !env_name_ok(item->string))
-				return execute_error(r, 400, "env must map names like NAME_1 to "
-							     "strings"),
-				       -1;
-			if (count == EXEC_ENV_MAX)
-				return execute_error(r, 400, "too many env entries (at most 64)"), -1;
-			len = strlen(item->string) + strlen(item->valuestring) + 2;
-			if (!(in->env[count] = malloc(len)))
-				return execute_error(r, 500, "out of memory"), -1;
-			snprintf(in->env[count], len, "%s=%s", item->string, item->valuestring);
-			count++;
-		}
-		in->env[count] = NULL;
-		in->req.env = (const char *const *)in->env;
-	}
-	if (backend && !cJSON_IsNull(backend)) {
-		if (!cJSON_IsString(backend))
-			return execute_error(r, 400, "backend must be a string"), -1;
-		if (aims_backend_parse(&in->req.backend, backend->valuestring, &err) < 0)
-			return execute_error(r, 400, err.message), -1;
-	}
-	return 0;
-}
-
 int handle_execute(aims_server *srv, const request *req, reply *r)
 {
-	exec_input in;
+	aims_json_exec_input in;
 	aims_exec_result *result = NULL;
 	execution *slot = NULL;
 	aims_error err;
 	cJSON *body;
 	int rc;
 
-	memset(&in, 0, sizeof(in));
 	aims_error_clear(&err);
 	if (!(body = parse_json_object(req, r))) {
 		add_seed_keys(r->json);
 		return 0;
 	}
-	if (read_execute_request(&in, body, r) < 0)
+	if ((rc = aims_json_exec_input_read(&in, body, true, &err)) < 0) {
+		execute_error(r, status_for(rc), err.message);
 		goto out;
+	}
 	switch (gate_enter(&slot, &srv->gate, &srv->metrics, req->socket_fd, &err)) {
-	case GATE_RUN:
-		break;
+	case GATE_RUN: break;
 	case GATE_FULL:
-		execute_error(r, 429, "too many executions: every slot and the queue are taken; "
-				      "retry later");
+		execute_error(r, 429,
+			      "too many executions: every slot and the queue are taken; "
+			      "retry later");
 		r->retry_after = 1;
 		goto out;
-	case GATE_CLOSED:
-		execute_error(r, 503, "the server is shutting down");
-		goto out;
-	case GATE_GONE:
-		execute_error(r, 499, "the client went away while queued");
-		goto out;
-	default:
-		execute_error(r, 500, err.message);
-		goto out;
+	case GATE_CLOSED: execute_error(r, 503, "the server is shutting down"); goto out;
+	case GATE_GONE: execute_error(r, 499, "the client went away while queued"); goto out;
+	default: execute_error(r, 500, err.message); goto out;
 	}
 	in.req.cancel_fd = execution_cancel_fd(slot);
 	rc = aims_exec_run(&result, &in.req, &err);
@@ -418,8 +297,7 @@ int handle_execute(aims_server *srv, const request *req, reply *r)
 	if (!(r->json = aims_json_exec_result(result)))
 		execute_error(r, 500, "out of memory");
 out:
-	for (size_t i = 0; in.env[i]; i++)
-		free(in.env[i]);
+	aims_json_exec_input_free(&in);
 	aims_exec_result_free(result);
 	cJSON_Delete(body);
 	return 0;

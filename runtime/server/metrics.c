@@ -8,20 +8,31 @@
 
 #include "server/server_int.h"
 
-static const double buckets[METRIC_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-						1,     2.5,  5,     10,   30,  60,  300 };
+static const double buckets[METRIC_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+					       1,     2.5,  5,	   10,	 30,  60,   300};
 
 /* Failure causes: the limit that ended an execution, or the error class
  * of an execution that could not run. */
 enum {
-	CAUSE_WALL_TIME, CAUSE_CPU_TIME, CAUSE_MEMORY, CAUSE_PIDS, CAUSE_OUTPUT,
-	CAUSE_FILE_SIZE, CAUSE_DISK, CAUSE_CANCELED, CAUSE_SANDBOX, CAUSE_UNSUPPORTED,
-	CAUSE_UPSTREAM, CAUSE_INVALID, CAUSE_OTHER, CAUSE_COUNT
+	CAUSE_WALL_TIME,
+	CAUSE_CPU_TIME,
+	CAUSE_MEMORY,
+	CAUSE_PIDS,
+	CAUSE_OUTPUT,
+	CAUSE_FILE_SIZE,
+	CAUSE_DISK,
+	CAUSE_CANCELED,
+	CAUSE_SANDBOX,
+	CAUSE_UNSUPPORTED,
+	CAUSE_UPSTREAM,
+	CAUSE_INVALID,
+	CAUSE_OTHER,
+	CAUSE_COUNT
 };
 static const char *const cause_names[CAUSE_COUNT] = {
-	"wall_time", "cpu_time", "memory", "pids", "output", "file_size", "disk",
-	"canceled", "sandbox_setup", "unsupported", "upstream", "invalid_request", "other"
-};
+	"wall_time", "cpu_time", "memory",	  "pids",	 "output",   "file_size",
+	"disk",	     "canceled", "sandbox_setup", "unsupported", "upstream", "invalid_request",
+	"other"};
 
 void metrics_init(metrics *m)
 {

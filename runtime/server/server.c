@@ -27,20 +27,20 @@
 typedef int (*handler_fn)(aims_server *srv, const request *req, reply *r);
 
 typedef struct route {
-	const char *path;   /* exact, or a prefix ending in '/' when prefix */
+	const char *path; /* exact, or a prefix ending in '/' when prefix */
 	bool prefix;
 	const char *method; /* "GET" (HEAD too) or "POST" */
 	handler_fn fn;
-	const char *label;  /* for metrics */
+	const char *label; /* for metrics */
 } route;
 
 static const route routes[] = {
-	{ "/healthz", false, "GET", handle_healthz, "/healthz" },
-	{ "/metrics", false, "GET", handle_metrics, "/metrics" },
-	{ "/api/skills", false, "GET", handle_skills, "/api/skills" },
-	{ "/api/skills/", true, "GET", handle_skill, "/api/skills/{id}" },
-	{ "/api/tools", false, "GET", handle_tools, "/api/tools" },
-	{ "/api/code/execute", false, "POST", handle_execute, "/api/code/execute" },
+	{"/healthz", false, "GET", handle_healthz, "/healthz"},
+	{"/metrics", false, "GET", handle_metrics, "/metrics"},
+	{"/api/skills", false, "GET", handle_skills, "/api/skills"},
+	{"/api/skills/", true, "GET", handle_skill, "/api/skills/{id}"},
+	{"/api/tools", false, "GET", handle_tools, "/api/tools"},
+	{"/api/code/execute", false, "POST", handle_execute, "/api/code/execute"},
 };
 
 static bool path_matches(const route *rt, const char *path)
@@ -145,7 +145,7 @@ typedef struct conn {
 	uint64_t start_ns;
 	aims_buf body;
 	bool too_big;
-	bool replied;  /* a reply was queued before the body was read */
+	bool replied; /* a reply was queued before the body was read */
 	unsigned status;
 	const char *label;
 	char method[16];
@@ -191,15 +191,15 @@ static int check_auth(aims_server *srv, struct MHD_Connection *c, reply *r)
 
 static bool content_type_is_json(struct MHD_Connection *c)
 {
-	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *type =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	size_t len = strcspn(type ? type : "", "; \t");
 
 	return type && len == 16 && strncasecmp(type, "application/json", 16) == 0;
 }
 
-static void dispatch_request(aims_server *srv, struct MHD_Connection *c, conn *cx,
-			     const char *path, const char *method, reply *r)
+static void dispatch_request(aims_server *srv, struct MHD_Connection *c, conn *cx, const char *path,
+			     const char *method, reply *r)
 {
 	const route *found = NULL, *path_route = NULL;
 	request req;
@@ -215,7 +215,8 @@ static void dispatch_request(aims_server *srv, struct MHD_Connection *c, conn *c
 	if (!found && path_route) {
 		cx->label = path_route->label;
 		reply_error(r, 405, "method %s is not allowed on %s", method, path);
-		r->allow = strcmp(path_route->method, "GET") == 0 ? "GET, HEAD" : path_route->method;
+		r->allow =
+			strcmp(path_route->method, "GET") == 0 ? "GET, HEAD" : path_route->method;
 		return;
 	}
 	if (!found) {
@@ -241,12 +242,12 @@ static void dispatch_request(aims_server *srv, struct MHD_Connection *c, conn *c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	aims_server *srv = cls;
 	conn *cx = *con_cls;
-	reply r = { 0 };
+	reply r = {0};
 	enum MHD_Result ret;
 
 	(void)version;
@@ -279,8 +280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!cx->too_big &&
-		    aims_buf_append(&cx->body, upload_data, *upload_data_size) < 0)
+		if (!cx->too_big && aims_buf_append(&cx->body, upload_data, *upload_data_size) < 0)
 			cx->too_big = true;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -356,7 +356,8 @@ bool aims_server_token_equal(const char *expected, const char *presented, size_t
 	/* Always walk the presented token whole, comparing against the
 	 * expected one cyclically: time depends on the presented length only. */
 	for (size_t i = 0; i < presented_len; i++)
-		diff |= (unsigned char)(presented[i] ^ expected[expected_len ? i % expected_len : 0]);
+		diff |= (unsigned char)(presented[i] ^
+					expected[expected_len ? i % expected_len : 0]);
 	return diff == 0 && expected_len > 0;
 }
 
@@ -403,14 +404,15 @@ static int parse_listen(aims_server *srv, const char *listen, aims_error *err)
 		goto bad;
 	return 0;
 bad:
-	return aims_error_set(err, AIMS_EINVALID,
-			      "listen address '%.100s' is not ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:8080)",
-			      listen);
+	return aims_error_set(
+		err, AIMS_EINVALID,
+		"listen address '%.100s' is not ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:8080)",
+		listen);
 }
 
 static bool is_loopback(const aims_server *srv)
 {
-	static const unsigned char v6_loopback[16] = { [15] = 1 };
+	static const unsigned char v6_loopback[16] = {[15] = 1};
 
 	if (srv->family == AF_INET)
 		return srv->addr[0] == 127;

@@ -19,25 +19,26 @@
 
 typedef struct reply {
 	unsigned status;
-	cJSON *json;          /* body as JSON (owned), or */
-	char *text;           /* a text body (owned, malloc'd) */
+	cJSON *json; /* body as JSON (owned), or */
+	char *text;  /* a text body (owned, malloc'd) */
 	const char *content_type;
 	const char *allow;    /* 405: the Allow header */
 	unsigned retry_after; /* 429/503: seconds, 0: none */
 } reply;
 
 /* Sets r to {"error": message} with status. Returns 0. */
-int reply_error(reply *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int reply_error(reply *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* The request as the handlers see it. */
 typedef struct request {
 	const char *method;
-	const char *path;      /* without the query */
-	const char *body;      /* NUL-terminated, may be empty */
+	const char *path; /* without the query */
+	const char *body; /* NUL-terminated, may be empty */
 	size_t body_len;
 	struct MHD_Connection *connection;
-	int socket_fd;         /* the client's socket, to notice a disconnect */
-	const char *route;     /* the matched route pattern, for metrics */
+	int socket_fd;	   /* the client's socket, to notice a disconnect */
+	const char *route; /* the matched route pattern, for metrics */
 } request;
 
 /* ---- Metrics ------------------------------------------------------------- */
@@ -82,11 +83,11 @@ typedef struct gate {
 	unsigned max_queued;
 	unsigned running;
 	unsigned queued;
-	bool closed; /* shutting down: no new executions */
+	bool closed;	   /* shutting down: no new executions */
 	execution *active; /* running executions, for cancel at shutdown */
 	uint64_t next_id;
-	int epoll_fd;      /* client sockets of running executions */
-	int wake_fd;       /* eventfd: stops the monitor */
+	int epoll_fd; /* client sockets of running executions */
+	int wake_fd;  /* eventfd: stops the monitor */
 	pthread_t monitor;
 	bool monitor_started;
 } gate;

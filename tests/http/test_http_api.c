@@ -12,7 +12,7 @@
 #include "aims/server.h"
 #include "support.h"
 
-static const char *const json_header[] = { "Content-Type: application/json", NULL };
+static const char *const json_header[] = {"Content-Type: application/json", NULL};
 
 typedef struct fixture {
 	aims_registry *reg;
@@ -109,18 +109,24 @@ static void test_healthz_and_listing(void **state)
 	json = call(&f, "GET", "/api/tools", NULL, NULL, 0, 200);
 	items = cJSON_GetObjectItem(json, "tools");
 	assert_int_equal(cJSON_GetArraySize(items), 1);
-	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "readiness"), "ready")) &&
-		     getenv("E2B_API_KEY") == NULL);
+	assert_false(
+		cJSON_IsTrue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "readiness"), "ready")) &&
+		getenv("E2B_API_KEY") == NULL);
 	cJSON_Delete(json);
 
 	json = call(&f, "GET", "/api/skills/e2b-sandbox", NULL, NULL, 0, 200);
-	assert_non_null(strstr(cJSON_GetObjectItem(json, "html")->valuestring, "<h2>Endpoint</h2>"));
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(json, "sections"), 0), "title")->valuestring,
-			    "Endpoint");
+	assert_non_null(
+		strstr(cJSON_GetObjectItem(json, "html")->valuestring, "<h2>Endpoint</h2>"));
+	assert_string_equal(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(json, "sections"), 0),
+				    "title")
+			->valuestring,
+		"Endpoint");
 	assert_true(cJSON_IsObject(cJSON_GetObjectItem(json, "readiness")));
 	cJSON_Delete(json);
-	expect_error(&f, "GET", "/api/skills/nope", NULL, NULL, 0, 404, "no definition with id 'nope'");
+	expect_error(&f, "GET", "/api/skills/nope", NULL, NULL, 0, 404,
+		     "no definition with id 'nope'");
 	expect_error(&f, "GET", "/api/skills/e2b?type=task", NULL, NULL, 0, 404, "no definition");
 	json = call(&f, "HEAD", "/healthz", NULL, NULL, 0, 200);
 	cJSON_Delete(json);
@@ -155,7 +161,7 @@ static void test_routing_errors(void **state)
 	test_http_free(&resp);
 
 	expect_error(&f, "POST", "/api/code/execute",
-		     (const char *const[]){ "Content-Type: text/plain", NULL }, "{}", 2, 415,
+		     (const char *const[]){"Content-Type: text/plain", NULL}, "{}", 2, 415,
 		     "must be JSON");
 	expect_error(&f, "POST", "/api/code/execute", NULL, "{}", 2, 415, "must be JSON");
 	stop(&f);
@@ -174,11 +180,12 @@ static void test_body_limits(void **state)
 	body[big - 1] = '}';
 	start(&f, NULL, 0);
 	/* Announced too big: refused before the body is read. */
-	expect_error(&f, "POST", "/api/code/execute", json_header, body, big, 413, "over the limit");
+	expect_error(&f, "POST", "/api/code/execute", json_header, body, big, 413,
+		     "over the limit");
 	/* Chunked (no length announced): refused once the cap is crossed. */
 	expect_error(&f, "POST", "/api/code/execute",
-		     (const char *const[]){ "Content-Type: application/json",
-					    "Transfer-Encoding: chunked", NULL },
+		     (const char *const[]){"Content-Type: application/json",
+					   "Transfer-Encoding: chunked", NULL},
 		     body, 2u << 20, 413, "over the limit");
 	stop(&f);
 
@@ -196,35 +203,36 @@ static void test_hostile_bodies(void **state)
 		size_t len; /* 0: strlen */
 		const char *needle;
 	} cases[] = {
-		{ "{\"code\": \"print(1)\", \"language\": \"pyth", 0, "malformed JSON" },
-		{ "", 0, "empty" },
-		{ "[1, 2]", 0, "must be a JSON object" },
-		{ "{\"code\": \"x\"} trailing", 0, "unexpected data" },
-		{ "{\"code\": 1}", 0, "code must be a string" },
-		{ "{\"language\": \"python\"}", 0, "code is required" },
-		{ "{\"code\": \"\"}", 0, "code is empty" },
-		{ "{\"code\": \"x\", \"language\": 5}", 0, "language must be a string" },
-		{ "{\"code\": \"x\", \"language\": \"cobol\"}", 0, "unknown language 'cobol'" },
-		{ "{\"code\": \"x\", \"packages\": \"requests\"}", 0, "packages must be a list" },
-		{ "{\"code\": \"x\", \"packages\": [1]}", 0, "packages must be a list" },
-		{ "{\"code\": \"x\", \"packages\": [\"requests; rm -rf /\"]}", 0,
-		  "invalid package name 'requests; rm -rf /'" },
-		{ "{\"code\": \"x\", \"language\": \"node\", \"packages\": [\"--registry=http://x\"]}", 0,
-		  "invalid package name" },
-		{ "{\"code\": \"x\", \"timeoutMs\": -5}", 0, "timeoutMs" },
-		{ "{\"code\": \"x\", \"timeoutMs\": \"10\"}", 0, "timeoutMs" },
-		{ "{\"code\": \"x\", \"timeoutMs\": 1.5}", 0, "timeoutMs" },
-		{ "{\"code\": \"x\", \"timeoutMs\": 300001}", 0, "timeoutMs" },
-		{ "{\"code\": \"x\", \"stdin\": 5}", 0, "stdin must be a string" },
-		{ "{\"code\": \"x\", \"env\": [\"A=1\"]}", 0, "env must be an object" },
-		{ "{\"code\": \"x\", \"env\": {\"A B\": \"1\"}}", 0, "env must map" },
-		{ "{\"code\": \"x\", \"env\": {\"A\": 1}}", 0, "env must map" },
-		{ "{\"code\": \"x\", \"backend\": \"cloud\"}", 0, "unknown backend 'cloud'" },
-		{ "{\"code\": \"print(1)\\u0000rm\"}", 0, "NUL character" },
-		{ "{\"code\": \"a\0b\"}", 12, "NUL byte" },
-		{ "{\"code\": \"caf\xe9\"}", 0, "invalid UTF-8" },
-		{ "{\"code\": \"\xed\xa0\x80\"}", 0, "invalid UTF-8" },
-		{ "{\"code\": \"\xc0\xaf\"}", 0, "invalid UTF-8" },
+		{"{\"code\": \"print(1)\", \"language\": \"pyth", 0, "malformed JSON"},
+		{"", 0, "empty"},
+		{"[1, 2]", 0, "must be a JSON object"},
+		{"{\"code\": \"x\"} trailing", 0, "unexpected data"},
+		{"{\"code\": 1}", 0, "code must be a string"},
+		{"{\"language\": \"python\"}", 0, "code is required"},
+		{"{\"code\": \"\"}", 0, "code is empty"},
+		{"{\"code\": \"x\", \"language\": 5}", 0, "language must be a string"},
+		{"{\"code\": \"x\", \"language\": \"cobol\"}", 0, "unknown language 'cobol'"},
+		{"{\"code\": \"x\", \"packages\": \"requests\"}", 0, "packages must be a list"},
+		{"{\"code\": \"x\", \"packages\": [1]}", 0, "packages must be a list"},
+		{"{\"code\": \"x\", \"packages\": [\"requests; rm -rf /\"]}", 0,
+		 "invalid package name 'requests; rm -rf /'"},
+		{"{\"code\": \"x\", \"language\": \"node\", \"packages\": "
+		 "[\"--registry=http://x\"]}",
+		 0, "invalid package name"},
+		{"{\"code\": \"x\", \"timeoutMs\": -5}", 0, "timeoutMs"},
+		{"{\"code\": \"x\", \"timeoutMs\": \"10\"}", 0, "timeoutMs"},
+		{"{\"code\": \"x\", \"timeoutMs\": 1.5}", 0, "timeoutMs"},
+		{"{\"code\": \"x\", \"timeoutMs\": 300001}", 0, "timeoutMs"},
+		{"{\"code\": \"x\", \"stdin\": 5}", 0, "stdin must be a string"},
+		{"{\"code\": \"x\", \"env\": [\"A=1\"]}", 0, "env must be an object"},
+		{"{\"code\": \"x\", \"env\": {\"A B\": \"1\"}}", 0, "env must map"},
+		{"{\"code\": \"x\", \"env\": {\"A\": 1}}", 0, "env must map"},
+		{"{\"code\": \"x\", \"backend\": \"cloud\"}", 0, "unknown backend 'cloud'"},
+		{"{\"code\": \"print(1)\\u0000rm\"}", 0, "NUL character"},
+		{"{\"code\": \"a\0b\"}", 12, "NUL byte"},
+		{"{\"code\": \"caf\xe9\"}", 0, "invalid UTF-8"},
+		{"{\"code\": \"\xed\xa0\x80\"}", 0, "invalid UTF-8"},
+		{"{\"code\": \"\xc0\xaf\"}", 0, "invalid UTF-8"},
 	};
 	fixture f;
 	char *deep;
@@ -234,7 +242,8 @@ static void test_hostile_bodies(void **state)
 	start(&f, NULL, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].body);
-		cJSON *json = call(&f, "POST", "/api/code/execute", json_header, cases[i].body, len, 400);
+		cJSON *json =
+			call(&f, "POST", "/api/code/execute", json_header, cases[i].body, len, 400);
 		cJSON *error = cJSON_GetObjectItem(json, "error");
 
 		if (!cJSON_IsString(error) || !strstr(error->valuestring, cases[i].needle))
@@ -251,7 +260,8 @@ static void test_hostile_bodies(void **state)
 	assert_non_null(deep);
 	memset(deep, '[', depth);
 	memset(deep + depth, ']', depth);
-	expect_error(&f, "POST", "/api/code/execute", json_header, deep, depth * 2, 400, "malformed");
+	expect_error(&f, "POST", "/api/code/execute", json_header, deep, depth * 2, 400,
+		     "malformed");
 	free(deep);
 	{
 		char code[300 * 1024 + 64];
@@ -275,13 +285,13 @@ static void test_auth(void **state)
 	start(&f, "s3cret-token", 0);
 	expect_error(&f, "GET", "/api/skills", NULL, NULL, 0, 401, "missing Authorization");
 	expect_error(&f, "GET", "/api/skills",
-		     (const char *const[]){ "Authorization: Bearer wrong", NULL }, NULL, 0, 401,
+		     (const char *const[]){"Authorization: Bearer wrong", NULL}, NULL, 0, 401,
 		     "invalid token");
 	expect_error(&f, "GET", "/api/skills",
-		     (const char *const[]){ "Authorization: Bearer s3cret-token2", NULL }, NULL, 0,
+		     (const char *const[]){"Authorization: Bearer s3cret-token2", NULL}, NULL, 0,
 		     401, "invalid token");
 	expect_error(&f, "GET", "/api/skills",
-		     (const char *const[]){ "Authorization: Basic s3cret-token", NULL }, NULL, 0, 401,
+		     (const char *const[]){"Authorization: Basic s3cret-token", NULL}, NULL, 0, 401,
 		     "invalid token");
 	/* Unknown /api/ paths are not revealed before auth. */
 	expect_error(&f, "GET", "/api/secret-endpoint", NULL, NULL, 0, 401, "missing");
@@ -289,10 +299,12 @@ static void test_auth(void **state)
 	expect_error(&f, "POST", "/api/code/execute", json_header, "{\"code\":\"x\"}", 12, 401,
 		     "missing");
 	json = call(&f, "GET", "/api/skills",
-		    (const char *const[]){ "Authorization: Bearer s3cret-token", NULL }, NULL, 0, 200);
+		    (const char *const[]){"Authorization: Bearer s3cret-token", NULL}, NULL, 0,
+		    200);
 	cJSON_Delete(json);
 	json = call(&f, "GET", "/api/skills",
-		    (const char *const[]){ "Authorization: bearer s3cret-token", NULL }, NULL, 0, 200);
+		    (const char *const[]){"Authorization: bearer s3cret-token", NULL}, NULL, 0,
+		    200);
 	cJSON_Delete(json);
 	/* Health and metrics stay open for probes. */
 	cJSON_Delete(call(&f, "GET", "/healthz", NULL, NULL, 0, 200));
@@ -305,8 +317,8 @@ static void test_listen_rules(void **state)
 	aims_server *srv = NULL;
 	aims_registry *reg = NULL;
 	aims_error err;
-	static const char *const bad[] = { "nowhere", "127.0.0.1", "127.0.0.1:99999",
-					   "[::1:80", "host.example:80", "127.0.0.1:-1" };
+	static const char *const bad[] = {"nowhere", "127.0.0.1",	"127.0.0.1:99999",
+					  "[::1:80", "host.example:80", "127.0.0.1:-1"};
 
 	(void)state;
 	aims_error_clear(&err);
@@ -363,11 +375,16 @@ static void test_metrics(void **state)
 	test_http(&resp, "GET", url, NULL, NULL, 0, 5000);
 	assert_int_equal(resp.status, 200);
 	assert_non_null(strstr(resp.body, "# TYPE aims_http_requests_total counter\n"));
-	assert_non_null(strstr(resp.body, "aims_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"));
-	assert_non_null(strstr(resp.body, "aims_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
-	assert_non_null(strstr(resp.body, "aims_http_requests_total{route=\"/api/code/execute\",status=\"400\"} 1\n"));
+	assert_non_null(strstr(resp.body,
+			       "aims_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"));
+	assert_non_null(strstr(resp.body,
+			       "aims_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
+	assert_non_null(
+		strstr(resp.body,
+		       "aims_http_requests_total{route=\"/api/code/execute\",status=\"400\"} 1\n"));
 	assert_non_null(strstr(resp.body, "# TYPE aims_execution_duration_seconds histogram\n"));
-	assert_non_null(strstr(resp.body, "aims_execution_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+	assert_non_null(
+		strstr(resp.body, "aims_execution_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
 	assert_non_null(strstr(resp.body, "aims_executions_running 0\n"));
 	assert_non_null(strstr(resp.body, "aims_executions_queued 0\n"));
 	assert_non_null(strstr(resp.body, "aims_sandbox_failures_total{cause=\"memory\"} 0\n"));

@@ -39,7 +39,6 @@ cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
  * "detail"?, "informational"}]}. Never contains an env value. */
 cJSON *aims_json_readiness(const aims_readiness *r);
 
-
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
 
@@ -64,6 +63,35 @@ cJSON *aims_json_plan(const aims_plan *plan, unsigned flags);
  * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
  * U+FFFD. */
 cJSON *aims_json_exec_result(const aims_exec_result *r);
+
+/* ---- Reading requests -------------------------------------------------- */
+
+#define AIMS_JSON_EXEC_MAX_ENV 64 /* entries of "env" in a request */
+
+/* An execution request read from JSON: req points into the JSON it was
+ * read from (which must outlive it) and into the arrays here. */
+typedef struct aims_json_exec_input {
+	aims_exec_request req;
+	const char *packages[AIMS_EXEC_MAX_PACKAGES];
+	char *env[AIMS_JSON_EXEC_MAX_ENV + 1];
+	bool has_code;
+	bool has_language;
+} aims_json_exec_input;
+
+/*
+ * Reads the fields of an execution request (SPEC §7.1): code, language
+ * (default python), packages (checked per ecosystem), timeoutMs, stdin,
+ * env, backend; unknown keys are ignored. code_required false lets code
+ * be absent (dispatch takes it from the utterance), then has_code says.
+ * Fails with AIMS_EINVALID (the message names the field) or AIMS_ETOOBIG
+ * (code or stdin over its limit). in is usable for aims_json_exec_input_free
+ * in every case.
+ */
+int aims_json_exec_input_read(aims_json_exec_input *in, const cJSON *body, bool code_required,
+			      aims_error *err);
+
+/* Frees what the input owns (the env entries). */
+void aims_json_exec_input_free(aims_json_exec_input *in);
 
 #ifdef __cplusplus
 }

@@ -22,24 +22,24 @@
 extern "C" {
 #endif
 
-#define AIMS_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
-#define AIMS_SERVER_DEFAULT_MAX_BODY (1u << 20)
+#define AIMS_SERVER_DEFAULT_LISTEN	"127.0.0.1:8080"
+#define AIMS_SERVER_DEFAULT_MAX_BODY	(1u << 20)
 #define AIMS_SERVER_DEFAULT_CONNECTIONS 256
-#define AIMS_SERVER_TOKEN_MAX 4096
+#define AIMS_SERVER_TOKEN_MAX		4096
 
 typedef struct aims_server aims_server;
 
 typedef struct aims_server_config {
-	const char *listen;        /* "ADDR:PORT", "[V6]:PORT"; port 0: any free port */
-	const char *token;         /* Bearer token for /api/; NULL or "": no auth */
-	unsigned max_concurrency;  /* running executions; 0: one per CPU */
-	unsigned queue;            /* waiting executions; 0: 2 x max_concurrency */
-	size_t max_body;           /* request body; 0: AIMS_SERVER_DEFAULT_MAX_BODY */
-	unsigned connections;      /* open connections; 0: AIMS_SERVER_DEFAULT_CONNECTIONS */
-	unsigned drain_ms;         /* on shutdown, how long running executions may
+	const char *listen;	  /* "ADDR:PORT", "[V6]:PORT"; port 0: any free port */
+	const char *token;	  /* Bearer token for /api/; NULL or "": no auth */
+	unsigned max_concurrency; /* running executions; 0: one per CPU */
+	unsigned queue;		  /* waiting executions; 0: 2 x max_concurrency */
+	size_t max_body;	  /* request body; 0: AIMS_SERVER_DEFAULT_MAX_BODY */
+	unsigned connections;	  /* open connections; 0: AIMS_SERVER_DEFAULT_CONNECTIONS */
+	unsigned drain_ms;	  /* on shutdown, how long running executions may
 				    * finish before they are canceled; 0: 10 s */
-	FILE *access_log;          /* one line per request; NULL: none */
-	const char *root;          /* for requirement checks; NULL: AIMS_ROOT or cwd */
+	FILE *access_log;	  /* one line per request; NULL: none */
+	const char *root;	  /* for requirement checks; NULL: AIMS_ROOT or cwd */
 } aims_server_config;
 
 /* Fills cfg with the defaults above. */
