@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "aims/core.h"
+#include "aims/exec.h"
 #include "aims/json.h"
 #include "aims/registry.h"
 
@@ -80,5 +81,22 @@ int cli_print_json(cJSON *json, bool pretty);
 /* Path as shown to the user: relative to the working directory when it is
  * below it. Returns a pointer into path or a static buffer. */
 const char *cli_display_path(const char *path);
+
+/* Reads a file, or stdin for "-", up to max bytes. On failure prints
+ * "aims: <command>: ..." and returns EXIT_FAIL. */
+int cli_read_input(char **out, size_t *len, const char *path, size_t max, const char *what,
+		   const char *command);
+
+/* Writes all of data to fd (retrying short writes). */
+void cli_write_all(int fd, const char *data, size_t len);
+
+/* Prints an execution's stdout and stderr as they are, and its error as
+ * "aims: <command>: ..."; returns the exit status to use: the program's
+ * exit code, or EXIT_FAIL when a limit or a signal ended it. */
+int cli_exec_output(const aims_exec_result *result, const char *command);
+
+/* Prints a definition for the terminal: fields, problems, then the body
+ * (cmd_show.c). */
+void cli_print_definition(const aims_manifest *m);
 
 #endif

@@ -47,7 +47,7 @@ static void list_field(const char *label, const aims_strlist *list)
 	aims_buf_free(&buf);
 }
 
-static void print_text(const aims_manifest *m)
+void cli_print_definition(const aims_manifest *m)
 {
 	char head[512], *body = NULL;
 	aims_error err;
@@ -173,7 +173,7 @@ int cmd_show(int argc, char **argv)
 			free(out);
 		}
 	} else {
-		print_text(m);
+		cli_print_definition(m);
 	}
 	aims_registry_free(reg);
 	cli_paths_free(&paths);

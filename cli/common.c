@@ -1,6 +1,7 @@
 /*
  * common.c - helpers shared by the subcommands.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,65 @@ const char *cli_display_path(const char *path)
 	if (strncmp(path, cwd, len) == 0 && path[len] == '/')
 		return path + len + 1;
 	return path;
+}
+
+int cli_read_input(char **out, size_t *len, const char *path, size_t max, const char *what,
+		   const char *command)
+{
+	aims_error err;
+
+	aims_error_clear(&err);
+	if (strcmp(path, "-") == 0) {
+		aims_buf buf;
+		char chunk[65536];
+		ssize_t n;
+
+		aims_buf_init(&buf, max);
+		while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 || aims_buf_append(&buf, chunk, (size_t)n) < 0) {
+				aims_buf_free(&buf);
+				return cli_fail(command, "cannot read %s from stdin: %s", what,
+						n < 0 ? strerror(errno) : "it is too large");
+			}
+		}
+		*len = buf.len;
+		if (!(*out = aims_buf_detach(&buf)))
+			return cli_fail(command, "out of memory");
+		return 0;
+	}
+	if (aims_file_read(out, len, path, max, &err) < 0)
+		return cli_fail(command, "%s", err.message);
+	return 0;
+}
+
+void cli_write_all(int fd, const char *data, size_t len)
+{
+	while (data && len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+int cli_exec_output(const aims_exec_result *result, const char *command)
+{
+	fflush(stdout);
+	cli_write_all(1, result->stdout_data, result->stdout_len);
+	cli_write_all(2, result->stderr_data, result->stderr_len);
+	if (result->error)
+		cli_fail(command, "%s", result->error);
+	if (result->exit_code > 0)
+		return result->exit_code;
+	if (result->exit_code == 0)
+		return result->error ? EXIT_FAIL : EXIT_OK;
+	if (!result->error)
+		cli_fail(command, "the program was killed by signal %d", result->term_signal);
+	return EXIT_FAIL;
 }

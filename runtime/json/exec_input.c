@@ -28,7 +28,8 @@ static int read_packages(aims_json_exec_input *in, const cJSON *packages, aims_e
 
 	if (!cJSON_IsArray(packages))
 		return aims_error_set(err, AIMS_EINVALID, "packages must be a list of strings");
-	cJSON_ArrayForEach(item, packages) {
+	cJSON_ArrayForEach(item, packages)
+	{
 		if (!cJSON_IsString(item))
 			return aims_error_set(err, AIMS_EINVALID,
 					      "packages must be a list of strings");
@@ -51,14 +52,16 @@ static int read_env(aims_json_exec_input *in, const cJSON *env, aims_error *err)
 
 	if (!cJSON_IsObject(env))
 		return aims_error_set(err, AIMS_EINVALID, "env must be an object of strings");
-	cJSON_ArrayForEach(item, env) {
+	cJSON_ArrayForEach(item, env)
+	{
 		size_t len;
 
 		if (!cJSON_IsString(item) || !env_name_ok(item->string))
 			return aims_error_set(err, AIMS_EINVALID,
 					      "env must map names like NAME_1 to strings");
 		if (count == AIMS_JSON_EXEC_MAX_ENV)
-			return aims_error_set(err, AIMS_EINVALID, "too many env entries (at most %d)",
+			return aims_error_set(err, AIMS_EINVALID,
+					      "too many env entries (at most %d)",
 					      AIMS_JSON_EXEC_MAX_ENV);
 		len = strlen(item->string) + strlen(item->valuestring) + 2;
 		if (!(in->env[count] = malloc(len)))
@@ -126,7 +129,8 @@ int aims_json_exec_input_read(aims_json_exec_input *in, const cJSON *body, bool 
 		in->req.stdin_data = stdin_data->valuestring;
 		in->req.stdin_len = strlen(stdin_data->valuestring);
 		if (in->req.stdin_len > AIMS_EXEC_MAX_STDIN)
-			return aims_error_set(err, AIMS_ETOOBIG, "stdin is over the limit of %u bytes",
+			return aims_error_set(err, AIMS_ETOOBIG,
+					      "stdin is over the limit of %u bytes",
 					      AIMS_EXEC_MAX_STDIN);
 	}
 	if (env && !cJSON_IsNull(env) && (rc = read_env(in, env, err)) < 0)

@@ -306,3 +306,61 @@ cJSON *aims_json_exec_result(const aims_exec_result *r)
 	}
 	return obj;
 }
+
+cJSON *aims_json_dispatch_result(const aims_dispatch_result *r)
+{
+	cJSON *obj = cJSON_CreateObject(), *result = NULL;
+
+	if (!obj)
+		return NULL;
+	add_string_or_null(obj, "id", r->manifest->id.str);
+	cJSON_AddStringToObject(obj, "type", aims_kind_name(r->manifest->kind));
+	cJSON_AddStringToObject(obj, "executor", aims_executor_name(r->executor));
+	cJSON_AddBoolToObject(obj, "ran", r->ran);
+	cJSON_AddBoolToObject(obj, "refused", r->refused);
+	if (r->readiness)
+		cJSON_AddItemToObject(obj, "readiness", aims_json_readiness(r->readiness));
+	if (r->code)
+		cJSON_AddStringToObject(obj, "language", aims_language_name(r->language));
+	switch (r->executor) {
+	case AIMS_EXECUTOR_CODE:
+	case AIMS_EXECUTOR_COMMAND:
+		if (r->exec)
+			result = aims_json_exec_result(r->exec);
+		break;
+	case AIMS_EXECUTOR_FORWARD:
+		if (r->url)
+			cJSON_AddStringToObject(obj, "url", r->url);
+		if (r->method)
+			cJSON_AddStringToObject(obj, "method", r->method);
+		if (r->ran && (result = cJSON_CreateObject())) {
+			cJSON *body = r->upstream_json ? cJSON_ParseWithLength(r->upstream_body,
+									       r->upstream_len)
+						       : NULL;
+
+			cJSON_AddNumberToObject(result, "status", (double)r->upstream_status);
+			if (body)
+				cJSON_AddItemToObject(result, "body", body);
+			else
+				add_output(result, "body", r->upstream_body, r->upstream_len);
+		}
+		break;
+	case AIMS_EXECUTOR_LOAD:
+		if (r->ran && (result = cJSON_CreateObject())) {
+			char *html = NULL;
+
+			cJSON_AddItemToObject(result, "definition",
+					      aims_json_manifest(r->manifest, AIMS_JSON_FULL));
+			if (aims_manifest_body_html(&html, r->manifest, NULL) == 0) {
+				cJSON_AddStringToObject(result, "html", html);
+				free(html);
+			}
+		}
+		break;
+	}
+	if (result)
+		cJSON_AddItemToObject(obj, "result", result);
+	else
+		cJSON_AddNullToObject(obj, "result");
+	return obj;
+}

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "aims/check.h"
+#include "aims/dispatch.h"
 #include "aims/json.h"
 #include "server/server_int.h"
 
@@ -299,6 +300,214 @@ int handle_execute(aims_server *srv, const request *req, reply *r)
 out:
 	aims_json_exec_input_free(&in);
 	aims_exec_result_free(result);
+	cJSON_Delete(body);
+	return 0;
+}
+
+/* ---- POST /api/route, POST /api/dispatch ----------------------------------- */
+
+/* An optional boolean field; fills r with 400 and returns -1 when it is
+ * there but not a boolean. */
+static int get_bool(bool *out, const cJSON *body, const char *name, reply *r)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
+
+	*out = false;
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsBool(item)) {
+		reply_error(r, 400, "%s must be true or false", name);
+		return -1;
+	}
+	*out = cJSON_IsTrue(item);
+	return 0;
+}
+
+/* Routes the body's "utterance" into *out with readiness filled. Fills r
+ * and returns -1 on a bad request or failure. */
+static int route_body(aims_plan **out, aims_server *srv, const cJSON *body, bool required, reply *r)
+{
+	const cJSON *utterance = cJSON_GetObjectItemCaseSensitive(body, "utterance");
+	aims_check_options check = {srv->cfg.root};
+	bool inactive, all;
+	aims_error err;
+	int rc;
+
+	*out = NULL;
+	if (!utterance || cJSON_IsNull(utterance)) {
+		if (required)
+			reply_error(r, 400, "utterance is required");
+		return required ? -1 : 0;
+	}
+	if (!cJSON_IsString(utterance)) {
+		reply_error(r, 400, "utterance must be a string");
+		return -1;
+	}
+	if (get_bool(&inactive, body, "includeInactive", r) < 0 ||
+	    get_bool(&all, body, "all", r) < 0)
+		return -1;
+	aims_error_clear(&err);
+	rc = aims_router_route(
+		out, srv->router, utterance->valuestring, strlen(utterance->valuestring),
+		(inactive ? AIMS_ROUTE_INCLUDE_INACTIVE : 0) | (all ? AIMS_ROUTE_ALL_MATCHES : 0),
+		&err);
+	if (rc == 0)
+		rc = aims_check_plan(*out, &check, &err);
+	if (rc < 0) {
+		aims_plan_free(*out);
+		*out = NULL;
+		reply_error(r, status_for(rc), "%s", err.message);
+		return -1;
+	}
+	return 0;
+}
+
+int handle_route(aims_server *srv, const request *req, reply *r)
+{
+	cJSON *body = parse_json_object(req, r);
+	aims_plan *plan = NULL;
+	bool explain;
+
+	if (!body)
+		return 0;
+	if (get_bool(&explain, body, "explain", r) == 0 &&
+	    route_body(&plan, srv, body, true, r) == 0) {
+		r->status = 200;
+		if (!(r->json = aims_json_plan(plan, explain ? AIMS_JSON_PLAN_EXPLAIN : 0)))
+			reply_error(r, 500, "out of memory");
+	}
+	aims_plan_free(plan);
+	cJSON_Delete(body);
+	return 0;
+}
+
+/* Runs a dispatch, through the gate when it starts a sandbox. */
+static int gated_dispatch(aims_server *srv, const request *req, aims_dispatch_result **out,
+			  const aims_manifest *m, const aims_plan *plan, const char *utterance,
+			  const char *input, bool dry_run, aims_error *err, reply *r)
+{
+	aims_dispatch_options opts;
+	aims_executor executor = aims_dispatch_executor_for(m);
+	bool sandboxed =
+		!dry_run && (executor == AIMS_EXECUTOR_CODE || executor == AIMS_EXECUTOR_COMMAND);
+	execution *slot = NULL;
+	int rc;
+
+	aims_dispatch_options_init(&opts);
+	opts.root = srv->cfg.root;
+	opts.dry_run = dry_run;
+	if (sandboxed) {
+		switch (gate_enter(&slot, &srv->gate, &srv->metrics, req->socket_fd, err)) {
+		case GATE_RUN: break;
+		case GATE_FULL:
+			reply_error(r, 429,
+				    "too many executions: every slot and the queue are taken; "
+				    "retry later");
+			r->retry_after = 1;
+			return -1;
+		case GATE_CLOSED: reply_error(r, 503, "the server is shutting down"); return -1;
+		case GATE_GONE: reply_error(r, 499, "the client went away while queued"); return -1;
+		default: reply_error(r, 500, "%s", err->message); return -1;
+		}
+		opts.cancel_fd = execution_cancel_fd(slot);
+	}
+	if (plan)
+		rc = aims_dispatch_plan(out, plan, input, input ? strlen(input) : 0, &opts, err);
+	else
+		rc = aims_dispatch_run(out, m, NULL, utterance, input, input ? strlen(input) : 0,
+				       &opts, err);
+	if (slot) {
+		metrics_execution(&srv->metrics, *out && rc == 0 ? (*out)->exec : NULL, rc);
+		gate_leave(&srv->gate, &srv->metrics, slot);
+	}
+	return rc;
+}
+
+int handle_dispatch(aims_server *srv, const request *req, reply *r)
+{
+	cJSON *body = parse_json_object(req, r);
+	const cJSON *id, *input, *utterance;
+	const aims_manifest *m = NULL;
+	aims_plan *plan = NULL;
+	aims_dispatch_result *result = NULL;
+	char *input_text = NULL;
+	aims_error err;
+	bool dry_run;
+	int rc;
+
+	if (!body)
+		return 0;
+	aims_error_clear(&err);
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	input = cJSON_GetObjectItemCaseSensitive(body, "input");
+	utterance = cJSON_GetObjectItemCaseSensitive(body, "utterance");
+	if (get_bool(&dry_run, body, "dryRun", r) < 0)
+		goto out;
+	if (id && !cJSON_IsNull(id) && !cJSON_IsString(id)) {
+		reply_error(r, 400, "id must be a string");
+		goto out;
+	}
+	if (input && !cJSON_IsNull(input) && !cJSON_IsObject(input)) {
+		reply_error(r, 400, "input must be an object");
+		goto out;
+	}
+	if (utterance && !cJSON_IsNull(utterance) && !cJSON_IsString(utterance)) {
+		reply_error(r, 400, "utterance must be a string");
+		goto out;
+	}
+	if (!cJSON_IsString(id) && !cJSON_IsString(utterance)) {
+		reply_error(r, 400, "give utterance, or id (with an optional input)");
+		goto out;
+	}
+	if (cJSON_IsObject(input) && !(input_text = cJSON_PrintUnformatted(input))) {
+		reply_error(r, 500, "out of memory");
+		goto out;
+	}
+	if (cJSON_IsString(id)) {
+		if (!(m = aims_registry_find_id(srv->reg, id->valuestring))) {
+			reply_error(r, 404, "no definition with id '%.200s'", id->valuestring);
+			goto out;
+		}
+	} else {
+		if (route_body(&plan, srv, body, true, r) < 0)
+			goto out;
+		if (!plan->task) {
+			reply_error(r, 404, "no task matches this request");
+			cJSON_AddItemToObject(r->json, "plan", aims_json_plan(plan, 0));
+			goto out;
+		}
+		m = plan->task->manifest;
+	}
+	rc = gated_dispatch(srv, req, &result, m, plan,
+			    cJSON_IsString(utterance) ? utterance->valuestring : NULL, input_text,
+			    dry_run, &err, r);
+	if (rc < 0 && r->json)
+		goto out; /* the gate refused: r is filled */
+	if (rc < 0) {
+		reply_error(r,
+			    rc == AIMS_ENOTFOUND && plan ? 404
+			    : rc == AIMS_ECONFLICT	 ? 409
+			    : rc == AIMS_ENOTFOUND	 ? 503
+							 : status_for(rc),
+			    "%s", err.message);
+	} else if (result->refused) {
+		reply_error(r, 424, "%s is not ready: its requirements are not met (see readiness)",
+			    m->id.str);
+	} else {
+		r->status = 200;
+		if (!(r->json = cJSON_CreateObject())) {
+			reply_error(r, 500, "out of memory");
+			goto out;
+		}
+	}
+	if (plan)
+		cJSON_AddItemToObject(r->json, "plan", aims_json_plan(plan, 0));
+	if (result)
+		cJSON_AddItemToObject(r->json, "result", aims_json_dispatch_result(result));
+out:
+	aims_dispatch_result_free(result);
+	aims_plan_free(plan);
+	free(input_text);
 	cJSON_Delete(body);
 	return 0;
 }

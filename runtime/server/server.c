@@ -41,6 +41,8 @@ static const route routes[] = {
 	{"/api/skills/", true, "GET", handle_skill, "/api/skills/{id}"},
 	{"/api/tools", false, "GET", handle_tools, "/api/tools"},
 	{"/api/code/execute", false, "POST", handle_execute, "/api/code/execute"},
+	{"/api/route", false, "POST", handle_route, "/api/route"},
+	{"/api/dispatch", false, "POST", handle_dispatch, "/api/dispatch"},
 };
 
 static bool path_matches(const route *rt, const char *path)
@@ -468,6 +470,8 @@ int aims_server_new(aims_server **out, const aims_server_config *cfg, const aims
 	}
 	if ((rc = gate_init(&srv->gate, srv->cfg.max_concurrency, srv->cfg.queue, err)) < 0)
 		goto fail;
+	if ((rc = aims_router_new(&srv->router, reg, NULL, err)) < 0)
+		goto fail;
 	*out = srv;
 	return 0;
 fail:
@@ -550,6 +554,7 @@ void aims_server_free(aims_server *srv)
 		return;
 	aims_server_shutdown(srv);
 	gate_free(&srv->gate);
+	aims_router_free(srv->router);
 	metrics_free(&srv->metrics);
 	pthread_mutex_destroy(&srv->log_lock);
 	if (srv->token) {

@@ -13,6 +13,7 @@
 
 #include "aims/exec.h"
 #include "aims/registry.h"
+#include "aims/router.h"
 #include "aims/server.h"
 
 /* ---- Replies ------------------------------------------------------------- */
@@ -123,6 +124,7 @@ struct aims_server {
 	aims_server_config cfg;
 	char *token;
 	const aims_registry *reg;
+	aims_router *router;
 	struct MHD_Daemon *daemon;
 	uint16_t port;
 	int family;
@@ -140,6 +142,8 @@ int handle_skills(aims_server *srv, const request *req, reply *r);
 int handle_skill(aims_server *srv, const request *req, reply *r);
 int handle_tools(aims_server *srv, const request *req, reply *r);
 int handle_execute(aims_server *srv, const request *req, reply *r);
+int handle_route(aims_server *srv, const request *req, reply *r);
+int handle_dispatch(aims_server *srv, const request *req, reply *r);
 
 /* Parses a JSON object body; on failure fills r with a 400 and returns
  * NULL. Rejects invalid UTF-8 and NUL characters. */

@@ -83,6 +83,14 @@ const char *aims_req_kind_name(aims_req_kind kind);
  */
 bool aims_check_builtin_route(const char *route);
 
+/*
+ * Fills the readiness of every candidate of plan (aims_plan_set_missing):
+ * a candidate that cannot run gets the names of what it misses. Returns 0
+ * or AIMS_ENOMEM.
+ */
+struct aims_plan;
+int aims_check_plan(struct aims_plan *plan, const aims_check_options *opts, aims_error *err);
+
 #ifdef __cplusplus
 }
 #endif

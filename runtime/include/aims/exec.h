@@ -136,6 +136,18 @@ void aims_exec_result_free(aims_exec_result *r);
  */
 int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_error *err);
 
+/*
+ * Runs a command line taken from a manifest (execution.command) with
+ * /bin/sh -c in the local sandbox, with the same isolation and limits as
+ * code. Request data never becomes part of the command line: it reaches
+ * the command only through env ("NAME=VALUE" entries, NULL-terminated,
+ * may be NULL) and stdin. timeout_ms 0 means the default. Same results
+ * as aims_exec_run with the local backend.
+ */
+int aims_exec_command(aims_exec_result **out, const char *command, const char *const *env,
+		      const char *stdin_data, size_t stdin_len, uint32_t timeout_ms, int cancel_fd,
+		      aims_error *err);
+
 #ifdef __cplusplus
 }
 #endif

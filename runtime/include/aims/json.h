@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "aims/check.h"
+#include "aims/dispatch.h"
 #include "aims/exec.h"
 #include "aims/manifest.h"
 #include "aims/router.h"
@@ -63,6 +64,16 @@ cJSON *aims_json_plan(const aims_plan *plan, unsigned flags);
  * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
  * U+FFFD. */
 cJSON *aims_json_exec_result(const aims_exec_result *r);
+
+/*
+ * A dispatch result: {"id", "type", "executor", "ran", "refused",
+ * "readiness", "result"} where result is, by executor: code and command:
+ * the execution result (code adds "language"); forward: {"url",
+ * "method", "status", "body" (parsed JSON, else the text)}; load: the
+ * whole definition ("definition", with "html"). result is null when
+ * nothing ran (dry run, refusal).
+ */
+cJSON *aims_json_dispatch_result(const aims_dispatch_result *r);
 
 /* ---- Reading requests -------------------------------------------------- */
 
