@@ -51,10 +51,14 @@ typedef struct run_args {
 static int parse_args(run_args *a, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"id", required_argument, NULL, 'i'},	    {"input", required_argument, NULL, 'I'},
-		{"code-file", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-		{"dry-run", no_argument, NULL, 'n'},	    {"root", required_argument, NULL, 'r'},
-		{"skills", required_argument, NULL, 'S'},   {"help", no_argument, NULL, 'h'},
+		{"id", required_argument, NULL, 'i'},
+		{"input", required_argument, NULL, 'I'},
+		{"code-file", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"root", required_argument, NULL, 'r'},
+		{"skills", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -149,8 +153,7 @@ static int print_result(const aims_dispatch_result *r)
 	}
 	switch (r->executor) {
 	case AIMS_EXECUTOR_CODE:
-	case AIMS_EXECUTOR_COMMAND:
-		return cli_exec_output(r->exec, "run");
+	case AIMS_EXECUTOR_COMMAND: return cli_exec_output(r->exec, "run");
 	case AIMS_EXECUTOR_FORWARD:
 		fflush(stdout);
 		cli_write_all(1, r->upstream_body, r->upstream_len);
@@ -160,9 +163,7 @@ static int print_result(const aims_dispatch_result *r)
 			return cli_fail("run", "%s %s answered %ld", r->method, r->url,
 					r->upstream_status);
 		return EXIT_OK;
-	case AIMS_EXECUTOR_LOAD:
-		cli_print_definition(r->manifest);
-		return EXIT_OK;
+	case AIMS_EXECUTOR_LOAD: cli_print_definition(r->manifest); return EXIT_OK;
 	}
 	return EXIT_OK;
 }
@@ -212,8 +213,8 @@ int cmd_run(int argc, char **argv)
 			status = rc == AIMS_ENOMEM ? EXIT_USAGE : EXIT_FAIL;
 			goto out;
 		}
-		rc = aims_dispatch_plan(&result, plan, input_text, input_text ? strlen(input_text) : 0,
-					&a.opts, &err);
+		rc = aims_dispatch_plan(&result, plan, input_text,
+					input_text ? strlen(input_text) : 0, &a.opts, &err);
 	}
 	if (a.json) {
 		cJSON *obj = cJSON_CreateObject();
@@ -225,10 +226,10 @@ int cmd_run(int argc, char **argv)
 		if (obj && rc < 0)
 			cJSON_AddStringToObject(obj, "error", err.message);
 		status = cli_print_json(obj, true);
-		if (status == EXIT_OK && (rc < 0 || result->refused ||
-					  (result->exec && !result->exec->success) ||
-					  (result->executor == AIMS_EXECUTOR_FORWARD && result->ran &&
-					   (result->upstream_status < 200 || result->upstream_status > 299))))
+		if (status == EXIT_OK &&
+		    (rc < 0 || result->refused || (result->exec && !result->exec->success) ||
+		     (result->executor == AIMS_EXECUTOR_FORWARD && result->ran &&
+		      (result->upstream_status < 200 || result->upstream_status > 299))))
 			status = EXIT_FAIL;
 		goto out;
 	}

@@ -49,7 +49,7 @@ aims_executor aims_dispatch_executor_for(const aims_manifest *m)
 	if ((target && strcasecmp(target, "command") == 0) ||
 	    (m->exec_command.str && *m->exec_command.str))
 		return m->exec_command.str && *m->exec_command.str ? AIMS_EXECUTOR_COMMAND
-								    : AIMS_EXECUTOR_LOAD;
+								   : AIMS_EXECUTOR_LOAD;
 	return AIMS_EXECUTOR_LOAD;
 }
 
@@ -74,10 +74,11 @@ static aims_language language_word(const char *word, size_t len)
 		const char *word;
 		aims_language lang;
 	} words[] = {
-		{"python", AIMS_LANG_PYTHON}, {"python3", AIMS_LANG_PYTHON}, {"py", AIMS_LANG_PYTHON},
-		{"node", AIMS_LANG_NODE},     {"nodejs", AIMS_LANG_NODE},   {"javascript", AIMS_LANG_NODE},
-		{"js", AIMS_LANG_NODE},       {"bash", AIMS_LANG_BASH},     {"shell", AIMS_LANG_BASH},
-		{"sh", AIMS_LANG_BASH},
+		{"python", AIMS_LANG_PYTHON}, {"python3", AIMS_LANG_PYTHON},
+		{"py", AIMS_LANG_PYTHON},     {"node", AIMS_LANG_NODE},
+		{"nodejs", AIMS_LANG_NODE},   {"javascript", AIMS_LANG_NODE},
+		{"js", AIMS_LANG_NODE},	      {"bash", AIMS_LANG_BASH},
+		{"shell", AIMS_LANG_BASH},    {"sh", AIMS_LANG_BASH},
 	};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -123,7 +124,8 @@ static bool find_fence(const char *text, const char **start, size_t *len, aims_l
 			const char *info = p + width, *body, *close;
 
 			/* a one-line fence: ```code``` */
-			if (fence == '`' && (close = strstr(info, "```")) && (!eol || close < eol)) {
+			if (fence == '`' && (close = strstr(info, "```")) &&
+			    (!eol || close < eol)) {
 				*start = info;
 				*len = (size_t)(close - info);
 				return *len > 0;
@@ -142,6 +144,17 @@ static bool find_fence(const char *text, const char **start, size_t *len, aims_l
 			*start = body;
 			*len = (size_t)(close - body);
 			return true;
+		}
+		/* ```code``` inside a line of prose */
+		{
+			const char *open = strstr(p, "```"), *close;
+
+			if (open && (!eol || open < eol) && (close = strstr(open + 3, "```")) &&
+			    (!eol || close < eol) && close > open + 3) {
+				*start = open + 3;
+				*len = (size_t)(close - open - 3);
+				return true;
+			}
 		}
 		line = eol ? eol + 1 : NULL;
 	}
@@ -204,7 +217,8 @@ static int run_code(aims_dispatch_result *r, const aims_candidate *match, const 
 	} else {
 		aims_language lang = AIMS_LANG_PYTHON;
 
-		rc = aims_dispatch_find_code(&r->code, &lang, utterance, match ? match->best.end : 0,
+		rc = aims_dispatch_find_code(&r->code, &lang, utterance,
+					     match ? match->best.end : 0,
 					     match ? match->best.trigger : NULL, err);
 		if (rc < 0) {
 			rc = aims_error_set(err, AIMS_EINVALID, "%s", err->message);
@@ -213,13 +227,15 @@ static int run_code(aims_dispatch_result *r, const aims_candidate *match, const 
 		if (!in.has_language)
 			r->language = lang;
 		if (strlen(r->code) > AIMS_EXEC_MAX_CODE) {
-			rc = aims_error_set(err, AIMS_ETOOBIG, "the code is over the limit of %u KiB",
+			rc = aims_error_set(err, AIMS_ETOOBIG,
+					    "the code is over the limit of %u KiB",
 					    AIMS_EXEC_MAX_CODE >> 10);
 			goto out;
 		}
 		/* Packages were checked against the language read so far. */
 		for (size_t i = 0; i < in.req.package_count; i++)
-			if ((rc = aims_exec_check_package(r->language, in.req.packages[i], err)) < 0)
+			if ((rc = aims_exec_check_package(r->language, in.req.packages[i], err)) <
+			    0)
 				goto out;
 	}
 	if (opts->dry_run)
@@ -297,7 +313,8 @@ static int merge_over(cJSON *dst, const cJSON *src)
 {
 	const cJSON *item;
 
-	cJSON_ArrayForEach(item, src) {
+	cJSON_ArrayForEach(item, src)
+	{
 		cJSON *existing = cJSON_GetObjectItemCaseSensitive(dst, item->string);
 		cJSON *copy;
 
@@ -349,14 +366,16 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 				      "or DELETE",
 				      m->exec_method.str, m->id.str);
 	if (!base || !*base)
-		return aims_error_set(err, AIMS_ENOTFOUND,
-				      "route %s is not built in and AIMS_API_BASE is not set: set it "
-				      "to the base URL of the service that serves it",
-				      m->exec_route.str);
+		return aims_error_set(
+			err, AIMS_ENOTFOUND,
+			"route %s is not built in and AIMS_API_BASE is not set: set it "
+			"to the base URL of the service that serves it",
+			m->exec_route.str);
 	if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
 		return aims_error_set(err, AIMS_EINVALID, "AIMS_API_BASE must be an http(s) URL");
 	if (m->exec_route.str[0] != '/')
-		return aims_error_set(err, AIMS_EINVALID, "execution.route '%.100s' must start with '/'",
+		return aims_error_set(err, AIMS_EINVALID,
+				      "execution.route '%.100s' must start with '/'",
 				      m->exec_route.str);
 	base_len = strlen(base);
 	while (base_len && base[base_len - 1] == '/')
@@ -392,9 +411,9 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 		req.body = text;
 		req.body_len = strlen(text);
 	}
-	req.deadline_ms = aims_http_now_ms() + (opts->forward_timeout_ms
-							? opts->forward_timeout_ms
-							: AIMS_DISPATCH_DEFAULT_FORWARD_MS);
+	req.deadline_ms =
+		aims_http_now_ms() + (opts->forward_timeout_ms ? opts->forward_timeout_ms
+							       : AIMS_DISPATCH_DEFAULT_FORWARD_MS);
 	req.cancel_fds[0] = opts->cancel_fd;
 	req.max_body = AIMS_DISPATCH_MAX_UPSTREAM;
 	if ((rc = aims_http_perform(&resp, &req, err)) < 0)
@@ -442,7 +461,8 @@ int aims_dispatch_run(aims_dispatch_result **out, const aims_manifest *m,
 		input = cJSON_ParseWithLength(input_json, input_len);
 		if (!cJSON_IsObject(input)) {
 			cJSON_Delete(input);
-			return aims_error_set(err, AIMS_EINVALID, "the input must be a JSON object");
+			return aims_error_set(err, AIMS_EINVALID,
+					      "the input must be a JSON object");
 		}
 	} else if (!(input = cJSON_CreateObject())) {
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
@@ -461,18 +481,10 @@ int aims_dispatch_run(aims_dispatch_result **out, const aims_manifest *m,
 		goto done;
 	}
 	switch (r->executor) {
-	case AIMS_EXECUTOR_CODE:
-		rc = run_code(r, match, utterance, input, opts, err);
-		break;
-	case AIMS_EXECUTOR_COMMAND:
-		rc = run_command(r, match, input, opts, err);
-		break;
-	case AIMS_EXECUTOR_FORWARD:
-		rc = run_forward(r, match, input, opts, err);
-		break;
-	case AIMS_EXECUTOR_LOAD:
-		r->ran = !opts->dry_run;
-		break;
+	case AIMS_EXECUTOR_CODE: rc = run_code(r, match, utterance, input, opts, err); break;
+	case AIMS_EXECUTOR_COMMAND: rc = run_command(r, match, input, opts, err); break;
+	case AIMS_EXECUTOR_FORWARD: rc = run_forward(r, match, input, opts, err); break;
+	case AIMS_EXECUTOR_LOAD: r->ran = !opts->dry_run; break;
 	}
 	if (rc < 0)
 		goto fail;
@@ -489,16 +501,17 @@ fail:
 int aims_dispatch_plan(aims_dispatch_result **out, const aims_plan *plan, const char *input_json,
 		       size_t input_len, const aims_dispatch_options *opts, aims_error *err)
 {
+	if (!plan->task && plan->skill_count) /* instructions to follow: load the best */
+		return aims_dispatch_run(out, plan->skills[0]->manifest, plan->skills[0],
+					 plan->utterance, input_json, input_len, opts, err);
 	if (!plan->task)
-		return aims_error_set(err, AIMS_ENOTFOUND, "no task matches this request%s",
-				      plan->skill_count || plan->hook_count
-					      ? " (skills or hooks matched: see the plan)"
-					      : "");
+		return aims_error_set(err, AIMS_ENOTFOUND, "no task or skill matches this request");
 	if (plan->status == AIMS_PLAN_AMBIGUOUS && plan->alternative_count)
-		return aims_error_set(err, AIMS_ECONFLICT,
-				      "ambiguous: tasks '%s' and '%s' match this request equally well; "
-				      "name one with its id",
-				      plan->task->id, plan->alternatives[0]->id);
+		return aims_error_set(
+			err, AIMS_ECONFLICT,
+			"ambiguous: tasks '%s' and '%s' match this request equally well; "
+			"name one with its id",
+			plan->task->id, plan->alternatives[0]->id);
 	return aims_dispatch_run(out, plan->task->manifest, plan->task, plan->utterance, input_json,
 				 input_len, opts, err);
 }

@@ -471,12 +471,12 @@ int handle_dispatch(aims_server *srv, const request *req, reply *r)
 	} else {
 		if (route_body(&plan, srv, body, true, r) < 0)
 			goto out;
-		if (!plan->task) {
-			reply_error(r, 404, "no task matches this request");
+		if (!plan->task && !plan->skill_count) {
+			reply_error(r, 404, "no task or skill matches this request");
 			cJSON_AddItemToObject(r->json, "plan", aims_json_plan(plan, 0));
 			goto out;
 		}
-		m = plan->task->manifest;
+		m = plan->task ? plan->task->manifest : plan->skills[0]->manifest;
 	}
 	rc = gated_dispatch(srv, req, &result, m, plan,
 			    cJSON_IsString(utterance) ? utterance->valuestring : NULL, input_text,

@@ -27,23 +27,23 @@
 extern "C" {
 #endif
 
-#define AIMS_DISPATCH_MAX_INPUT (1u << 20)         /* input JSON */
-#define AIMS_DISPATCH_MAX_UPSTREAM (4u << 20)      /* a forwarded reply */
+#define AIMS_DISPATCH_MAX_INPUT		 (1u << 20) /* input JSON */
+#define AIMS_DISPATCH_MAX_UPSTREAM	 (4u << 20) /* a forwarded reply */
 #define AIMS_DISPATCH_DEFAULT_FORWARD_MS 30000u
 
 typedef enum aims_executor {
 	AIMS_EXECUTOR_CODE = 1, /* built-in /api/code/execute */
-	AIMS_EXECUTOR_FORWARD,  /* api route forwarded to AIMS_API_BASE */
-	AIMS_EXECUTOR_COMMAND,  /* execution.command in the local sandbox */
-	AIMS_EXECUTOR_LOAD      /* the definition and its body, returned */
+	AIMS_EXECUTOR_FORWARD,	/* api route forwarded to AIMS_API_BASE */
+	AIMS_EXECUTOR_COMMAND,	/* execution.command in the local sandbox */
+	AIMS_EXECUTOR_LOAD	/* the definition and its body, returned */
 } aims_executor;
 
 typedef struct aims_dispatch_options {
-	const char *root;            /* requirements; NULL: AIMS_ROOT or cwd */
-	const char *api_base;        /* forward base URL; NULL: AIMS_API_BASE */
+	const char *root;	     /* requirements; NULL: AIMS_ROOT or cwd */
+	const char *api_base;	     /* forward base URL; NULL: AIMS_API_BASE */
 	uint32_t forward_timeout_ms; /* 0: AIMS_DISPATCH_DEFAULT_FORWARD_MS */
-	int cancel_fd;               /* readable: cancel; -1: none */
-	bool dry_run;                /* check and choose, run nothing */
+	int cancel_fd;		     /* readable: cancel; -1: none */
+	bool dry_run;		     /* check and choose, run nothing */
 } aims_dispatch_options;
 
 /* Fills opts with the defaults (cancel_fd -1). */
@@ -52,20 +52,20 @@ void aims_dispatch_options_init(aims_dispatch_options *opts);
 typedef struct aims_dispatch_result {
 	const aims_manifest *manifest; /* borrowed */
 	aims_executor executor;
-	aims_readiness *readiness;     /* owned */
-	bool refused;                  /* requirements unmet: nothing ran */
-	bool ran;                      /* false for a dry run or a refusal */
+	aims_readiness *readiness; /* owned */
+	bool refused;		   /* requirements unmet: nothing ran */
+	bool ran;		   /* false for a dry run or a refusal */
 	/* code and command executors */
 	aims_exec_result *exec;
-	aims_language language;        /* code: the language that ran */
-	char *code;                    /* code: the code that ran (owned) */
+	aims_language language; /* code: the language that ran */
+	char *code;		/* code: the code that ran (owned) */
 	/* forward */
-	char *url;                     /* the URL called */
-	const char *method;            /* static */
+	char *url;	    /* the URL called */
+	const char *method; /* static */
 	long upstream_status;
-	char *upstream_body;           /* as received, NUL-terminated */
+	char *upstream_body; /* as received, NUL-terminated */
 	size_t upstream_len;
-	bool upstream_json;            /* the body parsed as JSON */
+	bool upstream_json; /* the body parsed as JSON */
 } aims_dispatch_result;
 
 /* Which executor serves m. */
@@ -93,9 +93,9 @@ int aims_dispatch_run(aims_dispatch_result **out, const aims_manifest *m,
 		      size_t input_len, const aims_dispatch_options *opts, aims_error *err);
 
 /*
- * Runs the task of a plan. Fails with AIMS_ENOTFOUND when the plan has no
- * task, AIMS_ECONFLICT when it is ambiguous (the message names the tasks);
- * otherwise as aims_dispatch_run.
+ * Runs the task of a plan; with no task, loads its best skill. Fails with
+ * AIMS_ENOTFOUND when the plan has neither, AIMS_ECONFLICT when it is
+ * ambiguous (the message names the tasks); otherwise as aims_dispatch_run.
  */
 int aims_dispatch_plan(aims_dispatch_result **out, const aims_plan *plan, const char *input_json,
 		       size_t input_len, const aims_dispatch_options *opts, aims_error *err);
