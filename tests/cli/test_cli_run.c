@@ -26,7 +26,8 @@ static int setup(void **state)
 		       "triggers: [style guide]\n---\n# Guide\n\nBe kind.\n");
 	test_write_str(dir, "skills/locked.md",
 		       "---\nid: locked\ntype: task\ntriggers: [open the vault]\n"
-		       "execution: {target: internal}\ndependencies:\n  env: [AIMS_TEST_VAULT_KEY]\n---\n");
+		       "execution: {target: internal}\ndependencies:\n  env: "
+		       "[AIMS_TEST_VAULT_KEY]\n---\n");
 	test_write_str(dir, "code.py", "import sys\nprint('from a file', sys.version_info[0])\n");
 	return 0;
 }
@@ -39,7 +40,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define SEED(run, ...) test_run_aims(run, AIMS_SOURCE_DIR, NULL, (const char *const[]){"E2B_API_KEY=", NULL}, (const char *const[]){__VA_ARGS__, NULL})
+#define SEED(run, ...)                                                                         \
+	test_run_aims(run, AIMS_SOURCE_DIR, NULL, (const char *const[]){"E2B_API_KEY=", NULL}, \
+		      (const char *const[]){__VA_ARGS__, NULL})
 #define TREE(run, ...) test_run_aims(run, dir, NULL, NULL, (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_code_from_utterance(void **state)
@@ -120,12 +123,18 @@ static void test_dry_run_and_json(void **state)
 	assert_int_equal(run.status, 0);
 	json = cJSON_Parse(run.out);
 	assert_non_null(json);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "plan"), "status")->valuestring,
-			    "matched");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "result"), "stdout")->valuestring,
-			    "42\n");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "executor")->valuestring,
-			    "code");
+	assert_string_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "plan"), "status")->valuestring,
+		"matched");
+	assert_string_equal(
+		cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "result"),
+			"stdout")
+			->valuestring,
+		"42\n");
+	assert_string_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "executor")->valuestring,
+		"code");
 	cJSON_Delete(json);
 	test_run_free(&run);
 
@@ -133,9 +142,11 @@ static void test_dry_run_and_json(void **state)
 	assert_int_equal(run.status, 1);
 	json = cJSON_Parse(run.out);
 	assert_non_null(json);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "plan"), "status")->valuestring,
-			    "no_match");
-	assert_non_null(strstr(cJSON_GetObjectItem(json, "error")->valuestring, "no task or skill matches"));
+	assert_string_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "plan"), "status")->valuestring,
+		"no_match");
+	assert_non_null(strstr(cJSON_GetObjectItem(json, "error")->valuestring,
+			       "no task or skill matches"));
 	cJSON_Delete(json);
 	test_run_free(&run);
 }
@@ -147,7 +158,9 @@ static void test_refusals_and_usage(void **state)
 	(void)state;
 	TREE(&run, "run", "open the vault");
 	assert_int_equal(run.status, 1);
-	assert_non_null(strstr(run.err, "aims: run: locked is not ready: missing env AIMS_TEST_VAULT_KEY (not set)"));
+	assert_non_null(strstr(
+		run.err,
+		"aims: run: locked is not ready: missing env AIMS_TEST_VAULT_KEY (not set)"));
 	test_run_free(&run);
 
 	SEED(&run, "run", "good morning");

@@ -91,25 +91,35 @@ static char *dir;
 static aims_registry *reg;
 
 static const char *const manifests[][2] = {
-	{"tasks/notify.md", "---\nid: notify\ntype: task\nname: Notify\ndescription: d\n"
-			    "triggers: [\"notify {who}\"]\nexecution:\n  target: api\n  route: /notify\n"
-			    "  body:\n    channel: ops\n    options: {urgent: false, retries: 3}\n---\n"},
-	{"tasks/get.md", "---\nid: get-thing\ntype: task\nexecution:\n  target: api\n  route: /thing\n"
-			 "  method: get\n---\n"},
+	{"tasks/notify.md",
+	 "---\nid: notify\ntype: task\nname: Notify\ndescription: d\n"
+	 "triggers: [\"notify {who}\"]\nexecution:\n  target: api\n  route: /notify\n"
+	 "  body:\n    channel: ops\n    options: {urgent: false, retries: 3}\n---\n"},
+	{"tasks/get.md",
+	 "---\nid: get-thing\ntype: task\nexecution:\n  target: api\n  route: /thing\n"
+	 "  method: get\n---\n"},
 	{"tasks/bad-method.md", "---\nid: bad-method\ntype: task\nexecution:\n  target: api\n"
 				"  route: /x\n  method: BREW\n---\n"},
-	{"tasks/s404.md", "---\nid: s404\ntype: task\nexecution: {target: api, route: /status/404}\n---\n"},
-	{"tasks/s500.md", "---\nid: s500\ntype: task\nexecution: {target: api, route: /status/500}\n---\n"},
-	{"tasks/slow.md", "---\nid: slow\ntype: task\nexecution: {target: api, route: /slow}\n---\n"},
-	{"tasks/text.md", "---\nid: text\ntype: task\nexecution: {target: api, route: /text}\n---\n"},
-	{"tasks/flip.md", "---\nid: flip\ntype: task\nname: Flip\ndescription: d\n"
-			  "triggers: [\"flip {address}\"]\nexecution:\n  target: command\n"
-			  "  command: 'echo \"address=$AIMS_SLOT_ADDRESS task=$AIMS_TASK_ID\"; cat'\n---\n"},
-	{"skills/guide.md", "---\nid: guide\ntype: skill\ntriggers: [style guide]\n---\n# Guide\n\n## Rules\n\nBe kind.\n"},
-	{"tasks/needs.md", "---\nid: needs\ntype: task\nexecution: {target: internal}\ndependencies:\n"
-			   "  env: [AIMS_TEST_UNSET_VAR]\n  files: [missing/file.txt]\n"
-			   "  packages: [\"pip:surely-not-installed-pkg\"]\n---\n"},
-	{"tasks/internal.md", "---\nid: internal-thing\ntype: task\nexecution: {target: frontend}\n---\n"},
+	{"tasks/s404.md",
+	 "---\nid: s404\ntype: task\nexecution: {target: api, route: /status/404}\n---\n"},
+	{"tasks/s500.md",
+	 "---\nid: s500\ntype: task\nexecution: {target: api, route: /status/500}\n---\n"},
+	{"tasks/slow.md",
+	 "---\nid: slow\ntype: task\nexecution: {target: api, route: /slow}\n---\n"},
+	{"tasks/text.md",
+	 "---\nid: text\ntype: task\nexecution: {target: api, route: /text}\n---\n"},
+	{"tasks/flip.md",
+	 "---\nid: flip\ntype: task\nname: Flip\ndescription: d\n"
+	 "triggers: [\"flip {address}\"]\nexecution:\n  target: command\n"
+	 "  command: 'echo \"address=$AIMS_SLOT_ADDRESS task=$AIMS_TASK_ID\"; cat'\n---\n"},
+	{"skills/guide.md", "---\nid: guide\ntype: skill\ntriggers: [style guide]\n---\n# "
+			    "Guide\n\n## Rules\n\nBe kind.\n"},
+	{"tasks/needs.md",
+	 "---\nid: needs\ntype: task\nexecution: {target: internal}\ndependencies:\n"
+	 "  env: [AIMS_TEST_UNSET_VAR]\n  files: [missing/file.txt]\n"
+	 "  packages: [\"pip:surely-not-installed-pkg\"]\n---\n"},
+	{"tasks/internal.md",
+	 "---\nid: internal-thing\ntype: task\nexecution: {target: frontend}\n---\n"},
 	{"tasks/e2b-sandbox.md", NULL},
 };
 
@@ -120,8 +130,8 @@ static int setup(void **state)
 
 	(void)state;
 	up = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-			      NULL, NULL, upstream, NULL, MHD_OPTION_NOTIFY_COMPLETED, upstream_done,
-			      NULL, MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+			      NULL, NULL, upstream, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+			      upstream_done, NULL, MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
 	assert_non_null(up);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
 		 MHD_get_daemon_info(up, MHD_DAEMON_INFO_BIND_PORT)->port);
@@ -135,7 +145,8 @@ static int setup(void **state)
 		{
 			size_t len;
 
-			assert_int_equal(aims_file_read(&seed, &len, AIMS_SOURCE_DIR "/skills/e2b-sandbox.md",
+			assert_int_equal(aims_file_read(&seed, &len,
+							AIMS_SOURCE_DIR "/skills/e2b-sandbox.md",
 							1 << 20, &err),
 					 0);
 			test_write(dir, manifests[i][0], seed, len);
@@ -211,21 +222,25 @@ static void test_forward_success_and_merge(void **state)
 	cJSON *reply, *received;
 
 	(void)state;
-	assert_int_equal(run(&r, "notify", "{\"message\": \"hi\", \"options\": {\"urgent\": true}}", 0,
-			     &err),
+	assert_int_equal(run(&r, "notify", "{\"message\": \"hi\", \"options\": {\"urgent\": true}}",
+			     0, &err),
 			 0);
 	assert_true(r->ran);
 	assert_int_equal(r->upstream_status, 200);
 	assert_string_equal(r->method, "POST");
 	reply = reply_of(r);
 	assert_string_equal(cJSON_GetObjectItem(reply, "path")->valuestring, "/notify");
-	assert_string_equal(cJSON_GetObjectItem(reply, "contentType")->valuestring, "application/json");
+	assert_string_equal(cJSON_GetObjectItem(reply, "contentType")->valuestring,
+			    "application/json");
 	received = cJSON_GetObjectItem(reply, "received");
 	/* execution.body, with the input merged over it (objects deeply). */
 	assert_string_equal(cJSON_GetObjectItem(received, "channel")->valuestring, "ops");
 	assert_string_equal(cJSON_GetObjectItem(received, "message")->valuestring, "hi");
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(received, "options"), "urgent")));
-	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(received, "options"), "retries")->valueint, 3);
+	assert_true(cJSON_IsTrue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(received, "options"), "urgent")));
+	assert_int_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(received, "options"), "retries")->valueint,
+		3);
 	cJSON_Delete(reply);
 	aims_dispatch_result_free(r);
 
@@ -249,9 +264,13 @@ static void test_forward_statuses(void **state)
 	assert_int_equal(r->upstream_status, 404);
 	assert_true(r->ran);
 	json = aims_json_dispatch_result(r);
-	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "status")->valueint, 404);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "body"), "path")->valuestring,
-			    "/status/404");
+	assert_int_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "status")->valueint, 404);
+	assert_string_equal(
+		cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "body"), "path")
+			->valuestring,
+		"/status/404");
 	cJSON_Delete(json);
 	aims_dispatch_result_free(r);
 
@@ -263,8 +282,9 @@ static void test_forward_statuses(void **state)
 	assert_int_equal(run(&r, "text", NULL, 0, &err), 0);
 	assert_false(r->upstream_json);
 	json = aims_json_dispatch_result(r);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "body")->valuestring,
-			    "plain words, not JSON");
+	assert_string_equal(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "body")->valuestring,
+		"plain words, not JSON");
 	cJSON_Delete(json);
 	aims_dispatch_result_free(r);
 }
@@ -312,7 +332,8 @@ static void test_command_with_slots(void **state)
 	(void)state;
 	aims_error_clear(&err);
 	assert_int_equal(aims_router_new(&router, reg, NULL, &err), 0);
-	assert_int_equal(aims_router_route(&plan, router, utterance, strlen(utterance), 0, &err), 0);
+	assert_int_equal(aims_router_route(&plan, router, utterance, strlen(utterance), 0, &err),
+			 0);
 	assert_non_null(plan->task);
 	assert_string_equal(plan->task->id, "flip");
 	assert_int_equal(aims_dispatch_plan(&r, plan, "{\"n\": 1}", 8, NULL, &err), 0);
@@ -338,8 +359,9 @@ static void test_load_and_refusals(void **state)
 	assert_int_equal(r->executor, AIMS_EXECUTOR_LOAD);
 	assert_true(r->ran);
 	json = aims_json_dispatch_result(r);
-	assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "html")->valuestring,
-			       "<h2>Rules</h2>"));
+	assert_non_null(strstr(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "html")->valuestring,
+		"<h2>Rules</h2>"));
 	cJSON_Delete(json);
 	aims_dispatch_result_free(r);
 
@@ -351,7 +373,9 @@ static void test_load_and_refusals(void **state)
 		missing += !r->readiness->items[i].met;
 	assert_int_equal(missing, 3);
 	json = aims_json_dispatch_result(r);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "readiness"), "missing")), 3);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(json, "readiness"), "missing")),
+			 3);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(json, "result")));
 	cJSON_Delete(json);
 	aims_dispatch_result_free(r);
@@ -410,11 +434,12 @@ static void test_find_code(void **state)
 	(void)state;
 	expect_code("run python: print(6*7)", 10, "run python", "print(6*7)", AIMS_LANG_PYTHON);
 	expect_code("run code   echo hi  ", 8, "run code", "echo hi", 0);
-	expect_code("please run this\n```bash\necho hi\nexit 3\n```\nthanks", 10, "run", "echo hi\nexit 3",
-		    AIMS_LANG_BASH);
+	expect_code("please run this\n```bash\necho hi\nexit 3\n```\nthanks", 10, "run",
+		    "echo hi\nexit 3", AIMS_LANG_BASH);
 	expect_code("run javascript ```console.log(1)```", 14, "run javascript", "console.log(1)",
 		    AIMS_LANG_NODE);
-	expect_code("run it\n~~~js\nconsole.log(2)\n~~~", 6, "run it", "console.log(2)", AIMS_LANG_NODE);
+	expect_code("run it\n~~~js\nconsole.log(2)\n~~~", 6, "run it", "console.log(2)",
+		    AIMS_LANG_NODE);
 	expect_code("run bash: ls -la", 8, "run bash", "ls -la", AIMS_LANG_BASH);
 	/* The fence's language wins over the trigger's. */
 	expect_code("run python\n```sh\necho x\n```", 10, "run python", "echo x", AIMS_LANG_BASH);
@@ -423,8 +448,9 @@ static void test_find_code(void **state)
 	aims_error_clear(&err);
 	assert_int_equal(aims_dispatch_find_code(&got, &lang, "run python", 10, "run python", &err),
 			 AIMS_ENOTFOUND);
-	assert_int_equal(aims_dispatch_find_code(&got, &lang, "run python:   ", 10, "run python", &err),
-			 AIMS_ENOTFOUND);
+	assert_int_equal(
+		aims_dispatch_find_code(&got, &lang, "run python:   ", 10, "run python", &err),
+		AIMS_ENOTFOUND);
 	assert_int_equal(aims_dispatch_find_code(&got, &lang, "x", 99, NULL, &err), AIMS_ENOTFOUND);
 }
 
