@@ -64,7 +64,8 @@ static cJSON *post(fixture *f, const char *path, const char *body, long status)
 	test_http(&resp, "POST", url, json_header, body, strlen(body), 60000);
 	assert_int_equal(resp.curl_code, 0);
 	if (resp.status != status)
-		fail_msg("POST %s %s: %ld, expected %ld: %s", path, body, resp.status, status, resp.body);
+		fail_msg("POST %s %s: %ld, expected %ld: %s", path, body, resp.status, status,
+			 resp.body);
 	json = cJSON_Parse(resp.body);
 	assert_non_null(json);
 	test_http_free(&resp);
@@ -82,9 +83,9 @@ static const char *str(const cJSON *obj, const char *key)
 /* The seed request, and exactly the seed's keys plus the documented ones. */
 static void test_seed_contract(void **state)
 {
-	static const char *const keys[] = {"stdout",	 "stderr",   "exitCode",  "error",
-					   "success",	 "durationMs", "timedOut", "truncated",
-					   "backend",	 "limit"};
+	static const char *const keys[] = {"stdout",  "stderr",	    "exitCode", "error",
+					   "success", "durationMs", "timedOut", "truncated",
+					   "backend", "limit"};
 	fixture f;
 	cJSON *json, *item;
 	size_t n = 0;
@@ -99,7 +100,8 @@ static void test_seed_contract(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(json, "error")));
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(json, "success")));
 	assert_string_equal(str(json, "backend"), "local");
-	cJSON_ArrayForEach(item, json) {
+	cJSON_ArrayForEach(item, json)
+	{
 		bool known = false;
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -121,25 +123,30 @@ static void test_languages_and_outcomes(void **state)
 	(void)state;
 	start(&f, 2, 4, 0);
 	json = post(&f, "/api/code/execute",
-		    "{\"code\": \"console.log('node', 6*7); console.error('warn')\", \"language\": \"node\"}",
+		    "{\"code\": \"console.log('node', 6*7); console.error('warn')\", \"language\": "
+		    "\"node\"}",
 		    200);
 	assert_string_equal(str(json, "stdout"), "node 42\n");
 	assert_string_equal(str(json, "stderr"), "warn\n");
 	cJSON_Delete(json);
 	json = post(&f, "/api/code/execute",
-		    "{\"code\": \"read x; echo \\\"got $x\\\"; exit 4\", \"language\": \"sh\", \"stdin\": \"data\\n\"}",
+		    "{\"code\": \"read x; echo \\\"got $x\\\"; exit 4\", \"language\": \"sh\", "
+		    "\"stdin\": \"data\\n\"}",
 		    200);
 	assert_string_equal(str(json, "stdout"), "got data\n");
 	assert_int_equal(cJSON_GetObjectItem(json, "exitCode")->valueint, 4);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(json, "success")));
 	cJSON_Delete(json);
 	json = post(&f, "/api/code/execute",
-		    "{\"code\": \"import os; print(os.environ['GREETING'])\", \"env\": {\"GREETING\": \"héllo\"}}",
+		    "{\"code\": \"import os; print(os.environ['GREETING'])\", \"env\": "
+		    "{\"GREETING\": \"héllo\"}}",
 		    200);
 	assert_string_equal(str(json, "stdout"), "héllo\n");
 	cJSON_Delete(json);
-	json = post(&f, "/api/code/execute",
-		    "{\"code\": \"while True: pass\", \"language\": \"python\", \"timeoutMs\": 500}", 200);
+	json = post(
+		&f, "/api/code/execute",
+		"{\"code\": \"while True: pass\", \"language\": \"python\", \"timeoutMs\": 500}",
+		200);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(json, "timedOut")));
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(json, "success")));
 	assert_true(cJSON_IsString(cJSON_GetObjectItem(json, "error")));
@@ -155,7 +162,8 @@ static void test_route_and_dispatch(void **state)
 
 	(void)state;
 	start(&f, 2, 4, 0);
-	json = post(&f, "/api/route", "{\"utterance\": \"run python: print(6*7)\", \"explain\": true}", 200);
+	json = post(&f, "/api/route",
+		    "{\"utterance\": \"run python: print(6*7)\", \"explain\": true}", 200);
 	assert_string_equal(str(json, "status"), "matched");
 	assert_string_equal(str(cJSON_GetObjectItem(json, "task"), "id"), "e2b-sandbox");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "task"), "ready")));
@@ -188,20 +196,29 @@ static void test_route_and_dispatch(void **state)
 	assert_string_equal(str(cJSON_GetObjectItem(json, "plan"), "status"), "matched");
 	cJSON_Delete(json);
 	json = post(&f, "/api/dispatch",
-		    "{\"id\": \"e2b-sandbox\", \"input\": {\"code\": \"echo $((6*7))\", \"language\": \"bash\"}}",
+		    "{\"id\": \"e2b-sandbox\", \"input\": {\"code\": \"echo $((6*7))\", "
+		    "\"language\": \"bash\"}}",
 		    200);
-	assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "result"), "stdout"),
-			    "42\n");
+	assert_string_equal(
+		str(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "result"), "stdout"),
+		"42\n");
 	cJSON_Delete(json);
-	json = post(&f, "/api/dispatch", "{\"utterance\": \"run python: 1\", \"dryRun\": true}", 200);
+	json = post(&f, "/api/dispatch", "{\"utterance\": \"run python: 1\", \"dryRun\": true}",
+		    200);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "ran")));
 	cJSON_Delete(json);
 	json = post(&f, "/api/dispatch", "{\"utterance\": \"good morning\"}", 404);
 	assert_non_null(cJSON_GetObjectItem(json, "plan"));
 	cJSON_Delete(json);
 	json = post(&f, "/api/dispatch", "{\"id\": \"e2b\"}", 424);
-	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"), "readiness"), "missing"), 0)->valuestring,
-			    "E2B_API_KEY");
+	assert_string_equal(
+		cJSON_GetArrayItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "result"),
+								"readiness"),
+					    "missing"),
+			0)
+			->valuestring,
+		"E2B_API_KEY");
 	cJSON_Delete(json);
 	cJSON_Delete(post(&f, "/api/dispatch", "{\"id\": \"nope\"}", 404));
 	cJSON_Delete(post(&f, "/api/dispatch", "{}", 400));
@@ -365,8 +382,13 @@ static void test_binary_sigterm(void **state)
 {
 	int err_pipe[2];
 	posix_spawn_file_actions_t fa;
-	char *argv[] = {(char *)AIMS_BINARY, "serve", "--listen", "127.0.0.1:0", "--skills",
-			(char *)AIMS_SOURCE_DIR "/skills", NULL};
+	char *argv[] = {(char *)AIMS_BINARY,
+			"serve",
+			"--listen",
+			"127.0.0.1:0",
+			"--skills",
+			(char *)AIMS_SOURCE_DIR "/skills",
+			NULL};
 	char buf[4096] = "", url[128];
 	size_t len = 0;
 	pid_t pid;
