@@ -437,8 +437,9 @@ int aims_server_new(aims_server **out, const aims_server_config *cfg, const aims
 		srv->cfg.listen = AIMS_SERVER_DEFAULT_LISTEN;
 	if (!srv->cfg.max_concurrency)
 		srv->cfg.max_concurrency = cpus > 0 ? (unsigned)cpus : 1;
-	if (!srv->cfg.queue)
-		srv->cfg.queue = 2 * srv->cfg.max_concurrency;
+	if (!srv->cfg.queue) /* room for a burst of clients, still bounded */
+		srv->cfg.queue =
+			srv->cfg.max_concurrency * 8 > 16 ? srv->cfg.max_concurrency * 8 : 16;
 	if (!srv->cfg.max_body)
 		srv->cfg.max_body = AIMS_SERVER_DEFAULT_MAX_BODY;
 	if (!srv->cfg.connections)

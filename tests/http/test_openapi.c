@@ -25,7 +25,9 @@ static cJSON *load_openapi(void)
 	cJSON *json;
 
 	aims_error_clear(&err);
-	assert_int_equal(aims_file_read(&yaml, &len, AIMS_SOURCE_DIR "/docs/openapi.yaml", 1 << 20, &err), 0);
+	assert_int_equal(
+		aims_file_read(&yaml, &len, AIMS_SOURCE_DIR "/docs/openapi.yaml", 1 << 20, &err),
+		0);
 	wrapped = malloc(len + 16);
 	assert_non_null(wrapped);
 	snprintf(wrapped, len + 16, "---\n%s\n---\n", yaml);
@@ -48,8 +50,9 @@ static const cJSON *resolve(const cJSON *doc, const cJSON *node)
 	if (!cJSON_IsString(ref))
 		return node;
 	assert_true(strncmp(ref->valuestring, prefix, strlen(prefix)) == 0);
-	node = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas"),
-				   ref->valuestring + strlen(prefix));
+	node = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas"),
+		ref->valuestring + strlen(prefix));
 	assert_non_null(node);
 	return node;
 }
@@ -78,10 +81,12 @@ static void test_openapi(void **state)
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", aims_server_port(srv));
 	assert_true(cJSON_GetArraySize(paths) >= 8);
 
-	cJSON_ArrayForEach(path, paths) {
+	cJSON_ArrayForEach(path, paths)
+	{
 		const cJSON *op;
 
-		cJSON_ArrayForEach(op, path) {
+		cJSON_ArrayForEach(op, path)
+		{
 			const cJSON *example = cJSON_GetObjectItem(op, "x-aims-example");
 			const cJSON *responses = cJSON_GetObjectItem(op, "responses"), *resp;
 			const cJSON *params = cJSON_GetObjectItem(example, "path");
@@ -104,10 +109,12 @@ static void test_openapi(void **state)
 					char name[64];
 					const cJSON *value;
 
-					snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
+					snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1),
+						 p + 1);
 					value = cJSON_GetObjectItem(params, name);
 					assert_true(cJSON_IsString(value));
-					n += (size_t)snprintf(url + n, sizeof(url) - n, "%s", value->valuestring);
+					n += (size_t)snprintf(url + n, sizeof(url) - n, "%s",
+							      value->valuestring);
 					p = end + 1;
 				} else {
 					url[n++] = *p++;
@@ -118,25 +125,27 @@ static void test_openapi(void **state)
 				snprintf(url + n, sizeof(url) - n, "?%s", query->valuestring);
 			for (size_t i = 0; i < sizeof(method) - 1 && op->string[i]; i++)
 				method[i] = (char)(op->string[i] & ~0x20), method[i + 1] = '\0';
-			cJSON_ArrayForEach(resp, responses)
-				if (resp->string[0] == '2' && !want)
-					want = strtol(resp->string, NULL, 10);
+			cJSON_ArrayForEach(resp, responses) if (resp->string[0] == '2' && !want)
+				want = strtol(resp->string, NULL, 10);
 			assert_true(want >= 200);
 			if (body)
 				text = cJSON_PrintUnformatted(body);
 			test_http(&got, method, url,
-				  (const char *const[]){"Content-Type: application/json", NULL}, text,
-				  text ? strlen(text) : 0, 60000);
+				  (const char *const[]){"Content-Type: application/json", NULL},
+				  text, text ? strlen(text) : 0, 60000);
 			free(text);
 			if (got.status != want)
-				fail_msg("%s %s: status %ld, documented %ld: %s", method, path->string,
-					 got.status, want, got.body);
-			resp = cJSON_GetObjectItem(responses, cJSON_GetArrayItem(responses, 0)->string);
-			for (resp = responses->child; resp && strtol(resp->string, NULL, 10) != want;)
+				fail_msg("%s %s: status %ld, documented %ld: %s", method,
+					 path->string, got.status, want, got.body);
+			resp = cJSON_GetObjectItem(responses,
+						   cJSON_GetArrayItem(responses, 0)->string);
+			for (resp = responses->child;
+			     resp && strtol(resp->string, NULL, 10) != want;)
 				resp = resp->next;
 			{
 				const cJSON *schema = cJSON_GetObjectItem(
-					cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "content"), "application/json"),
+					cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "content"),
+							    "application/json"),
 					"schema");
 				const cJSON *req;
 
@@ -144,11 +153,15 @@ static void test_openapi(void **state)
 					schema = resolve(doc, schema);
 					json = cJSON_Parse(got.body);
 					if (!json)
-						fail_msg("%s %s: not JSON: %s", method, path->string, got.body);
-					cJSON_ArrayForEach(req, cJSON_GetObjectItem(schema, "required"))
-						if (!cJSON_GetObjectItem(json, req->valuestring))
-							fail_msg("%s %s: documented field '%s' missing: %s",
-								 method, path->string, req->valuestring, got.body);
+						fail_msg("%s %s: not JSON: %s", method,
+							 path->string, got.body);
+					cJSON_ArrayForEach(req, cJSON_GetObjectItem(schema, "requir"
+											    "e"
+											    "d")) if (
+						!cJSON_GetObjectItem(json, req->valuestring))
+						fail_msg("%s %s: documented field '%s' missing: %s",
+							 method, path->string, req->valuestring,
+							 got.body);
 					cJSON_Delete(json);
 				}
 			}

@@ -33,7 +33,7 @@ typedef struct aims_server_config {
 	const char *listen;	  /* "ADDR:PORT", "[V6]:PORT"; port 0: any free port */
 	const char *token;	  /* Bearer token for /api/; NULL or "": no auth */
 	unsigned max_concurrency; /* running executions; 0: one per CPU */
-	unsigned queue;		  /* waiting executions; 0: 2 x max_concurrency */
+	unsigned queue;		  /* waiting executions; 0: 8 x max_concurrency, at least 16 */
 	size_t max_body;	  /* request body; 0: AIMS_SERVER_DEFAULT_MAX_BODY */
 	unsigned connections;	  /* open connections; 0: AIMS_SERVER_DEFAULT_CONNECTIONS */
 	unsigned drain_ms;	  /* on shutdown, how long running executions may
