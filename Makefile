@@ -5,6 +5,7 @@
 
 BUILD      ?= build
 TEST_BUILD ?= build-test
+VALGRIND_BUILD ?= build-valgrind
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
@@ -14,10 +15,11 @@ DEPS = cmd/cmake:cmake cmd/pkg-config:pkg-config cmd/cc:gcc cmd/clang-format:cla
        pc/libcjson:libcjson-dev pc/libcurl:libcurl4-openssl-dev \
        pc/libmicrohttpd:libmicrohttpd-dev pc/libseccomp:libseccomp-dev pc/cmocka:libcmocka-dev \
        cmd/python3:python3 cmd/node:nodejs cmd/bash:bash cmd/dpkg-deb:dpkg \
+       cmd/valgrind:valgrind cmd/curl:curl \
        cmd/clang:clang file/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 BENCH_DEPS = cmd/bwrap:bubblewrap py/yaml:python3-yaml cmd/wrk:wrk cmd/hyperfine:hyperfine
 
-.PHONY: all deps bench-deps build build-test test run bench clean format format-check
+.PHONY: all deps bench-deps build build-test test valgrind run bench clean format format-check
 
 all: build
 
@@ -40,6 +42,12 @@ test: build-test
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# A short server load under valgrind memcheck (a build without ASan).
+valgrind: deps
+	cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAIMS_SANITIZE=OFF -DAIMS_BUILD_TESTS=OFF $(CMAKE_ARGS)
+	cmake --build $(VALGRIND_BUILD) -j $(JOBS) --target aims-cli
+	sh tests/valgrind/server-load.sh $(VALGRIND_BUILD)
+
 LISTEN ?= 127.0.0.1:8080
 
 run: build
@@ -58,4 +66,4 @@ format-check: deps
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(VALGRIND_BUILD)
