@@ -59,8 +59,8 @@ void outcome_dump(const outcome *o)
 	fprintf(stderr,
 		"exit=%d signal=%d success=%d timedOut=%d truncated=%d limit=%s error=%s "
 		"duration=%llu ms\n--- stdout ---\n%.2000s\n--- stderr ---\n%.2000s\n",
-		o->r->exit_code, o->r->term_signal, o->r->success, o->r->timed_out,
-		o->r->truncated, aims_limit_name(o->r->limit), o->r->error ? o->r->error : "-",
+		o->r->exit_code, o->r->term_signal, o->r->success, o->r->timed_out, o->r->truncated,
+		aims_limit_name(o->r->limit), o->r->error ? o->r->error : "-",
 		(unsigned long long)o->r->duration_ms, o->out, o->errout);
 }
 

@@ -110,8 +110,8 @@ static void stdin_is_fed(void **state)
 
 	(void)state;
 	require_sandbox();
-	run_ok(&o, AIMS_LANG_PYTHON,
-	       "import sys\nfor l in sys.stdin: print(l.strip().upper())", &opts);
+	run_ok(&o, AIMS_LANG_PYTHON, "import sys\nfor l in sys.stdin: print(l.strip().upper())",
+	       &opts);
 	assert_string_equal(o.out, "LINE ONE\nLINE TWO\n");
 	outcome_free(&o);
 	run_ok(&o, AIMS_LANG_BASH, "while read a b; do echo \"$b-$a\"; done", &opts);
@@ -132,7 +132,8 @@ static void stdin_is_fed(void **state)
 static void unicode_output(void **state)
 {
 	outcome o;
-	const char *expect = "h\xc3\xa9llo \xe2\x9c\x93 \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x99\x82\n";
+	const char *expect =
+		"h\xc3\xa9llo \xe2\x9c\x93 \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x99\x82\n";
 
 	(void)state;
 	require_sandbox();
@@ -144,8 +145,9 @@ static void unicode_output(void **state)
 	       NULL);
 	assert_string_equal(o.out, expect);
 	outcome_free(&o);
-	run_ok(&o, AIMS_LANG_BASH, "printf 'h\\xc3\\xa9llo \\xe2\\x9c\\x93 "
-				   "\\xe4\\xb8\\x96\\xe7\\x95\\x8c \\xf0\\x9f\\x99\\x82\\n'",
+	run_ok(&o, AIMS_LANG_BASH,
+	       "printf 'h\\xc3\\xa9llo \\xe2\\x9c\\x93 "
+	       "\\xe4\\xb8\\x96\\xe7\\x95\\x8c \\xf0\\x9f\\x99\\x82\\n'",
 	       NULL);
 	assert_string_equal(o.out, expect);
 	outcome_free(&o);
@@ -365,9 +367,9 @@ static void eight_concurrent_runs(void **state)
 
 static void json_result_has_the_contract_keys(void **state)
 {
-	static const char *const keys[] = {"stdout",	 "stderr",   "exitCode",  "error",
-					   "success",	 "durationMs", "timedOut", "truncated",
-					   "backend",	 "limit"};
+	static const char *const keys[] = {"stdout",  "stderr",	    "exitCode", "error",
+					   "success", "durationMs", "timedOut", "truncated",
+					   "backend", "limit"};
 	outcome o;
 	cJSON *json, *item;
 
@@ -381,7 +383,8 @@ static void json_result_has_the_contract_keys(void **state)
 		assert_non_null(cJSON_GetObjectItemCaseSensitive(json, keys[i]));
 	item = cJSON_GetObjectItemCaseSensitive(json, "stdout");
 	/* NUL and the invalid byte became U+FFFD. */
-	assert_string_equal(item->valuestring, "a\xef\xbf\xbd" "b\xef\xbf\xbd\n");
+	assert_string_equal(item->valuestring, "a\xef\xbf\xbd"
+					       "b\xef\xbf\xbd\n");
 	assert_int_equal(cJSON_GetObjectItemCaseSensitive(json, "exitCode")->valueint, 3);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(json, "success")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(json, "error")));
@@ -394,6 +397,8 @@ static void json_result_has_the_contract_keys(void **state)
 
 int main(void)
 {
+	const char *filter = getenv("AIMS_TEST_FILTER");
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hello_python),
 		cmocka_unit_test(hello_node),
@@ -410,5 +415,7 @@ int main(void)
 		cmocka_unit_test(eight_concurrent_runs),
 	};
 
+	if (filter)
+		cmocka_set_test_filter(filter);
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
