@@ -125,7 +125,7 @@ int cmd_exec(int argc, char **argv)
 	aims_error_clear(&err);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+l:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': lang = optarg; break;
 		case 'c': code_arg = optarg; break;
