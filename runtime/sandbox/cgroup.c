@@ -248,6 +248,10 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 	pthread_mutex_lock(&pool.lock);
 	id = pool.next_id++;
 	pthread_mutex_unlock(&pool.lock);
+	/* The pool grows rarely: a good time to remove the groups of
+	 * processes that died since we started. */
+	for (size_t i = 0; i < dir_count(); i++)
+		sweep_stale(pool.base[i]);
 	for (size_t i = 0; i < dir_count(); i++) {
 		snprintf(slot->dir[i], sizeof(slot->dir[i]), "%s/aims-%ld-%u", pool.base[i],
 			 (long)getpid(), id);

@@ -9,13 +9,14 @@
  *
  * The child is the init (pid 1) of the new pid namespace. In order it:
  *  1. moves its pipes to fds 0-4 and closes every other inherited fd;
- *  2. waits until the parent has written its uid/gid maps and put it in
- *     its cgroups, then enters a new cgroup namespace;
+ *  2. waits until the parent has written its uid/gid maps;
  *  3. builds the new root: a tmpfs with read-only binds of the system
  *     directories and a few /etc files, generated passwd/group/hosts,
  *     a fresh /proc, a minimal /dev, size-limited /tmp and work dir, the
  *     code file; pivot_root into it, detach the old root, make / read-only;
- *  4. sets the hostname and the rlimits, starts a new session;
+ *  4. sets the hostname; waits until the parent has put it in the run's
+ *     cgroups and enters a new cgroup namespace; sets the rlimits, starts
+ *     a new session;
  *  5. empties the capability bounding and ambient sets, locks the
  *     securebits, drops supplementary groups, switches to the sandbox uid
  *     and gid, clears every capability, sets no_new_privs;
@@ -411,15 +412,20 @@ void sandbox_child_main(const child_args *a)
 	if (syscall(SYS_close_range, FD_FIRST_FREE, ~0u, 0) < 0)
 		fail(STEP_CLOSE_FDS, 2);
 
+	/* First byte: the uid/gid maps are written. */
 	if (read(FD_SYNC, &byte, 1) != 1)
 		_exit(126); /* the parent gave up */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		fail(STEP_CGROUP_NS, 0);
 	become_sandbox_user(a);
-
 	build_root(a);
 	if (sethostname(AIMS_SANDBOX_HOSTNAME, sizeof(AIMS_SANDBOX_HOSTNAME) - 1) < 0)
 		fail(STEP_HOSTNAME, 0);
+	/* Second byte: we are in the run's cgroups (moving a process into a
+	 * cgroup v1 waits for an RCU grace period; the mounts above overlap
+	 * with it). Nothing of the program runs before this point. */
+	if (read(FD_SYNC, &byte, 1) != 1 || byte != 'c')
+		_exit(126);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		fail(STEP_CGROUP_NS, 0);
 
 	set_limit(RLIMIT_CORE, 0, 0);
 	set_limit(RLIMIT_CPU, a->cpu_seconds, a->cpu_seconds + 1);

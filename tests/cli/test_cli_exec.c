@@ -5,6 +5,7 @@
  * user namespaces are missing.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,9 +173,9 @@ static void json_output(void **state)
 
 	(void)state;
 	require_sandbox();
-	test_run_aims(&run, NULL, NULL, NULL,
-		      (const char *const[]){"exec", "-l", "python", "--json", "-c",
-					    "print('hi')", NULL});
+	test_run_aims(
+		&run, NULL, NULL, NULL,
+		(const char *const[]){"exec", "-l", "python", "--json", "-c", "print('hi')", NULL});
 	assert_int_equal(run.status, 0);
 	json = cJSON_Parse(run.out);
 	assert_non_null(json);
@@ -207,10 +208,14 @@ static void json_output(void **state)
 static void refuses_without_user_namespaces(void **state)
 {
 	const char *unshare = "/usr/bin/unshare";
-	char *const argv[] = {(char *)unshare, "-Ur", "/bin/sh", "-c",
+	char *const argv[] = {(char *)unshare,
+			      "-Ur",
+			      "/bin/sh",
+			      "-c",
 			      "echo 0 > /proc/sys/user/max_user_namespaces && "
 			      "exec \"$0\" exec -l bash -c 'echo RAN'",
-			      (char *)AIMS_BINARY, NULL};
+			      (char *)AIMS_BINARY,
+			      NULL};
 	extern char **environ;
 	posix_spawn_file_actions_t fa;
 	int out[2], status;
@@ -252,6 +257,51 @@ static void refuses_without_user_namespaces(void **state)
 	assert_non_null(strstr(buf, "refusing to run code unsandboxed"));
 }
 
+static int count_cgroups_of(pid_t pid)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "aims-%ld-", (long)pid);
+	return test_count_dirs_with_prefix("/sys/fs/cgroup", prefix, 6);
+}
+
+/* The caller is killed mid-run: the sandbox dies with it (its init has
+ * PR_SET_PDEATHSIG and is the pid namespace's init), and the next run of
+ * aims removes the dead caller's cgroups. */
+static void caller_killed_leaves_nothing(void **state)
+{
+	char *const argv[] = {(char *)AIMS_BINARY,
+			      "exec",
+			      "-l",
+			      "bash",
+			      "-c",
+			      "sleep 4245 & sleep 4245; echo not reached",
+			      NULL};
+	extern char **environ;
+	test_run run;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	require_sandbox();
+	assert_int_equal(posix_spawn(&pid, AIMS_BINARY, NULL, NULL, argv, environ), 0);
+	for (int i = 0; i < 100 && test_count_processes("sleep 4245") < 2; i++)
+		usleep(20000);
+	assert_int_equal(test_count_processes("sleep 4245"), 2);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	for (int i = 0; i < 100 && test_count_processes("sleep 4245") > 0; i++)
+		usleep(20000);
+	assert_int_equal(test_count_processes("sleep 4245"), 0);
+	/* Its cgroups are left (it had no chance to clean up) until the
+	 * next aims process sweeps them. */
+	test_run_aims(&run, NULL, NULL, NULL,
+		      (const char *const[]){"exec", "-l", "bash", "-c", "true", NULL});
+	assert_int_equal(run.status, 0);
+	test_run_free(&run);
+	assert_int_equal(count_cgroups_of(pid), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +312,7 @@ int main(void)
 		cmocka_unit_test(bad_requests_exit_1),
 		cmocka_unit_test(json_output),
 		cmocka_unit_test(refuses_without_user_namespaces),
+		cmocka_unit_test(caller_killed_leaves_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

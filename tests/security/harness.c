@@ -1,9 +1,9 @@
 /*
  * harness.c - helpers for the sandbox tests (see harness.h).
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,35 +81,7 @@ void outcome_free(outcome *o)
 
 int count_processes(const char *marker)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	int count = 0;
-
-	assert_non_null(proc);
-	while ((de = readdir(proc))) {
-		char path[300], cmdline[4096];
-		ssize_t n;
-		int fd;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, cmdline, sizeof(cmdline) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		for (ssize_t i = 0; i < n; i++)
-			if (cmdline[i] == '\0')
-				cmdline[i] = ' ';
-		cmdline[n] = '\0';
-		/* Our own test process does not carry markers in argv. */
-		if (strstr(cmdline, marker))
-			count++;
-	}
-	closedir(proc);
-	return count;
+	return test_count_processes(marker);
 }
 
 static char prefix[64];

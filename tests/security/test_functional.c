@@ -365,6 +365,56 @@ static void eight_concurrent_runs(void **state)
 	assert_int_equal(count_our_cgroups(), 0);
 }
 
+/* Limits only the sandbox configuration exposes: CPU time and file size. */
+static void cpu_time_and_file_size_limits(void **state)
+{
+	const char *const cpu_argv[] = {"/bin/bash", "-c", "while :; do :; done", NULL};
+	const char *const fsize_argv[] = {"/bin/bash", "-c",
+					  "head -c 5000000 /dev/zero > big; echo $?", NULL};
+	aims_sandbox_config cfg;
+	aims_exec_result *r = NULL;
+	aims_error err;
+
+	(void)state;
+	require_sandbox();
+	aims_error_clear(&err);
+	aims_sandbox_config_init(&cfg);
+	cfg.program = "/bin/bash";
+	cfg.argv = cpu_argv;
+	cfg.cpu_ms = 1000;
+	cfg.wall_ms = 10000;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), 0);
+	assert_int_equal(r->limit, AIMS_LIMIT_CPU_TIME);
+	assert_string_equal(r->error, "killed: CPU time limit of 1 s reached");
+	assert_false(r->timed_out);
+	assert_true(r->duration_ms < 5000);
+	aims_exec_result_free(r);
+
+	aims_sandbox_config_init(&cfg);
+	cfg.program = "/bin/bash";
+	cfg.argv = fsize_argv;
+	cfg.file_size = 1 << 20;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), 0);
+	/* head is killed by SIGXFSZ (exit 128 + 25) and the file stays at
+	 * the limit; bash itself goes on. */
+	assert_string_equal(r->stdout_data, "153\n");
+	aims_exec_result_free(r);
+
+	/* A bad configuration is refused before anything runs. */
+	aims_sandbox_config_init(&cfg);
+	cfg.program = "bash";
+	cfg.argv = cpu_argv;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+	aims_error_clear(&err);
+	cfg.program = "/bin/bash";
+	cfg.wall_ms = AIMS_SANDBOX_MAX_WALL_MS + 1;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+	aims_error_clear(&err);
+	cfg.wall_ms = 1000;
+	cfg.file_name = "../escape";
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+}
+
 static void json_result_has_the_contract_keys(void **state)
 {
 	static const char *const keys[] = {"stdout",  "stderr",	    "exitCode", "error",
@@ -411,6 +461,7 @@ int main(void)
 		cmocka_unit_test(env_from_request_only),
 		cmocka_unit_test(request_checks),
 		cmocka_unit_test(cancel_fd_stops_the_run),
+		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),
 		cmocka_unit_test(eight_concurrent_runs),
 	};
