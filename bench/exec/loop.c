@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 		{"node", "console.log('hello')", "/usr/bin/node", "-e"},
 		{"bash", "echo hello", "/bin/bash", "-c"},
 	};
-	char *clean_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", NULL};
+	char *clean_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+			     NULL};
 	int n = argc > 2 ? atoi(argv[2]) : 30; /* bench input, not a request */
 	double *bare, *boxed;
 	size_t l = 0;

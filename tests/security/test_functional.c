@@ -262,11 +262,12 @@ static void request_checks(void **state)
 		req.env = NULL;
 	}
 
-	/* This branch has no e2b backend linked in: it says so. */
+	/* The e2b backend without a key refuses before any network use. */
 	aims_error_clear(&err);
+	unsetenv("E2B_API_KEY");
 	req.backend = AIMS_BACKEND_E2B;
-	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EUNSUPPORTED);
-	assert_non_null(strstr(err.message, "e2b"));
+	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EAUTH);
+	assert_non_null(strstr(err.message, "E2B_API_KEY"));
 	assert_null(r);
 }
 

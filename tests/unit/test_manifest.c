@@ -344,6 +344,44 @@ static void test_scalar_types(void **state)
 	aims_manifest_free(m);
 }
 
+static void test_body_rendering(void **state)
+{
+	aims_manifest *m = parse("skills/r.md",
+				 "---\nid: r\n---\n# Title\n\nSome *text* with `code` and a "
+				 "[link](https://x.test).\n\n"
+				 "- one\n- two\n\n```sh\necho hi\n```\n\n<script>bad()</script>\n");
+	char *text = NULL, *html = NULL;
+	aims_error err;
+
+	(void)state;
+	aims_error_clear(&err);
+	assert_int_equal(aims_manifest_body_text(&text, m, 80, &err), 0);
+	assert_string_equal(text,
+			    "# Title\n\nSome text with `code` and a link <https://x.test>.\n\n"
+			    "- one\n- two\n\n    echo hi\n");
+	assert_int_equal(aims_manifest_body_html(&html, m, &err), 0);
+	assert_non_null(strstr(html, "<h1>Title</h1>"));
+	assert_non_null(strstr(html, "<a href=\"https://x.test\">link</a>"));
+	assert_null(strstr(html, "<script>"));
+	free(text);
+	free(html);
+	aims_manifest_free(m);
+}
+
+static void test_body_wrapping(void **state)
+{
+	aims_manifest *m = parse("skills/w.md", "---\nid: w\n---\naaa bbb ccc ddd eee fff\n");
+	char *text = NULL;
+	aims_error err;
+
+	(void)state;
+	aims_error_clear(&err);
+	assert_int_equal(aims_manifest_body_text(&text, m, 11, &err), 0);
+	assert_string_equal(text, "aaa bbb ccc\nddd eee fff\n");
+	free(text);
+	aims_manifest_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +401,8 @@ int main(void)
 		cmocka_unit_test(test_empty_and_list_front_matter),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_scalar_types),
+		cmocka_unit_test(test_body_rendering),
+		cmocka_unit_test(test_body_wrapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
