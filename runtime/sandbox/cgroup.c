@@ -34,7 +34,7 @@
 #define POOL_MAX    64 /* groups kept; more concurrent runs make and remove theirs */
 
 struct cgroup_slot {
-	char dir[2][PATH_MAX]; /* v1: memory, pids; v2: dir[0] only */
+	char dir[2][PATH_MAX - 16]; /* v1: memory, pids; v2: dir[0] only */
 	uint64_t memory;
 	uint32_t pids;
 	cgroup_slot *next;
@@ -351,6 +351,15 @@ int sandbox_cgroup_attach(cgroup_slot *slot, pid_t pid, aims_error *err)
 					      "cannot move the sandbox into cgroup %s: %s",
 					      slot->dir[i], strerror(-rc));
 	return 0;
+}
+
+size_t sandbox_cgroup_self_join(cgroup_slot *slot, char paths[][SANDBOX_PATH_MAX])
+{
+	if (pool.kind != CGROUP_V1)
+		return 0;
+	for (size_t i = 0; i < 2; i++)
+		snprintf(paths[i], SANDBOX_PATH_MAX, "%s/tasks", slot->dir[i]);
+	return 2;
 }
 
 void sandbox_cgroup_counters(cgroup_slot *slot, cgroup_counters *out)

@@ -9,7 +9,8 @@
  *
  * The child is the init (pid 1) of the new pid namespace. In order it:
  *  1. moves its pipes to fds 0-4 and closes every other inherited fd;
- *  2. waits until the parent has written its uid/gid maps;
+ *  2. waits until the parent has written its uid/gid maps; moves itself
+ *     into the run's cgroups (v1);
  *  3. builds the new root: a tmpfs with read-only binds of the system
  *     directories and a few /etc files, generated passwd/group/hosts,
  *     a fresh /proc, a minimal /dev, size-limited /tmp and work dir, the
@@ -62,6 +63,7 @@ enum { FD_SYNC = 3, FD_STATUS = 4, FD_FIRST_FREE = 5 };
 static const char *const step_names[] = {
 	[STEP_NONE] = "none",
 	[STEP_SYNC] = "waiting for the parent",
+	[STEP_CGROUP_JOIN] = "joining the run's cgroups",
 	[STEP_CGROUP_NS] = "entering a cgroup namespace",
 	[STEP_MOUNT_PRIVATE] = "making mounts private",
 	[STEP_ROOT_TMPFS] = "mounting the root tmpfs",
@@ -340,6 +342,20 @@ static void watch_parent(void)
 		_exit(126); /* hung up (or wrote): the parent is gone */
 }
 
+/* cgroup v1: move ourselves (still single-threaded, still the caller's
+ * uid on the host) into the run's groups by writing "0" to their tasks
+ * files: moving the writing thread itself costs no RCU grace period. */
+static void join_cgroups(const child_args *a)
+{
+	for (size_t i = 0; i < a->cgroup_tasks_count; i++) {
+		int fd = open(a->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail(STEP_CGROUP_JOIN, (int)i);
+		close(fd);
+	}
+}
+
 static bool is_full(const char *path)
 {
 	struct statfs st;
@@ -415,6 +431,7 @@ void sandbox_child_main(const child_args *a)
 	/* First byte: the uid/gid maps are written. */
 	if (read(FD_SYNC, &byte, 1) != 1)
 		_exit(126); /* the parent gave up */
+	join_cgroups(a);
 	become_sandbox_user(a);
 	build_root(a);
 	if (sethostname(AIMS_SANDBOX_HOSTNAME, sizeof(AIMS_SANDBOX_HOSTNAME) - 1) < 0)

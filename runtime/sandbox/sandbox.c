@@ -787,9 +787,10 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 
 	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids, err)) < 0)
 		goto out;
-	if (slot)
+	if (slot) {
 		sandbox_cgroup_counters(slot, &before);
-	else {
+		args.cgroup_tasks_count = sandbox_cgroup_self_join(slot, args.cgroup_tasks);
+	} else {
 		args.memory_fallback = cfg->memory_bytes;
 		args.pids_fallback = cfg->pids;
 	}
@@ -848,7 +849,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s", strerror(errno));
 		goto abort;
 	}
-	if (slot && (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)
+	if (slot && !args.cgroup_tasks_count && (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)
 		goto abort;
 	if (set_nonblock(st.stdin_fd) < 0 || set_nonblock(st.out.fd) < 0 ||
 	    set_nonblock(st.err.fd) < 0 || set_nonblock(st.status_fd) < 0 ||
