@@ -379,17 +379,10 @@ static int set_nonblock(int fd)
 /* Writes /proc/<pid>/<name>. Returns 0 or -errno. */
 static int write_proc(pid_t pid, const char *name, const char *value)
 {
-	char path[64];
-	size_t len = strlen(value);
-	int fd, rc = 0;
+	char dir[32];
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (write(fd, value, len) != (ssize_t)len)
-		rc = -errno;
-	close(fd);
-	return rc;
+	snprintf(dir, sizeof(dir), "/proc/%ld", (long)pid);
+	return sandbox_write_file(dir, name, value);
 }
 
 /* Maps the sandbox uid/gid to the caller's (or, for root, to nobody). */

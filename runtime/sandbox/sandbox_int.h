@@ -34,6 +34,9 @@ typedef struct cgroup_counters {
 	uint64_t cpu_usec; /* v2 only; 0 on v1 */
 } cgroup_counters;
 
+/* Writes value to dir/name (a cgroup or /proc file). Returns 0 or -errno. */
+int sandbox_write_file(const char *dir, const char *name, const char *value);
+
 /* Detects the cgroup version once. Thread-safe. */
 cgroup_kind sandbox_cgroup_kind(void);
 /* Takes a free cgroup from the pool (or makes one) and sets its limits.

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aims/sandbox.h"
 #include "support.h"
 
 extern char **environ;
@@ -264,4 +265,18 @@ int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth)
 	}
 	closedir(dir);
 	return count;
+}
+
+void test_require_sandbox(void)
+{
+	aims_error err;
+	const char *must = getenv("AIMS_MUST_WORK");
+
+	aims_error_clear(&err);
+	if (aims_sandbox_check(&err) == 0)
+		return;
+	if (must && strcmp(must, "1") == 0)
+		fail_msg("the sandbox cannot run here and AIMS_MUST_WORK=1: %s", err.message);
+	fprintf(stderr, "SKIPPED (set AIMS_MUST_WORK=1 to fail instead): %s\n", err.message);
+	skip();
 }

@@ -45,4 +45,8 @@ int test_count_processes(const char *marker);
  * down (symlinks not followed, other file systems included). */
 int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth);
 
+/* Skips the test loudly, or fails it when AIMS_MUST_WORK=1, when the local
+ * sandbox cannot run here (no user namespaces or seccomp). */
+void test_require_sandbox(void);
+
 #endif
