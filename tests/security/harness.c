@@ -117,10 +117,10 @@ int count_our_cgroups(void)
 
 void assert_pool_empty(void)
 {
-	int found = walk(true);
+	int groups = walk(true);
 
 	/* Not vacuous: with cgroups in use, the pool holds the groups the
 	 * runs used. */
 	if (strcmp(aims_sandbox_limits_backend(), "rlimits") != 0)
-		assert_true(found >= 1);
+		assert_true(groups >= 1);
 }
