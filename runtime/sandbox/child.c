@@ -8,7 +8,8 @@
  * the parent's threads, which do not exist in the child).
  *
  * The child is the init (pid 1) of the new pid namespace. In order it:
- *  1. moves its pipes to fds 0-4 and closes every other inherited fd;
+ *  1. resets the signal handlers and mask it inherited, moves its pipes
+ *     to fds 0-4 and closes every other inherited fd;
  *  2. waits until the parent has written its uid/gid maps; moves itself
  *     into the run's cgroups (v1);
  *  3. builds the new root: a tmpfs with read-only binds of the system
@@ -63,6 +64,7 @@ enum { FD_SYNC = 3, FD_STATUS = 4, FD_FIRST_FREE = 5 };
 static const char *const step_names[] = {
 	[STEP_NONE] = "none",
 	[STEP_SYNC] = "waiting for the parent",
+	[STEP_SIGNALS] = "resetting signal handlers",
 	[STEP_CGROUP_JOIN] = "joining the run's cgroups",
 	[STEP_CGROUP_NS] = "entering a cgroup namespace",
 	[STEP_MOUNT_PRIVATE] = "making mounts private",
@@ -406,12 +408,36 @@ static void __attribute__((noreturn)) be_init(pid_t program)
 	_exit(0);
 }
 
+/* The caller's signal handlers and mask were copied by clone(): reset
+ * every handler to the default (a handler of the server must not run in
+ * the sandbox's init when the program signals it, and an ignored signal
+ * would stay ignored across execve) and unblock everything. Raw system
+ * calls: no sanitizer or C library wrapper in between. */
+static void reset_signals(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} act;
+	uint64_t none = 0;
+
+	memset(&act, 0, sizeof(act)); /* SIG_DFL, no flags, empty mask */
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &act, NULL, sizeof(uint64_t));
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none)) < 0)
+		fail(STEP_SIGNALS, 0);
+}
+
 void sandbox_child_main(const child_args *a)
 {
 	char byte;
 	pid_t pid;
 
 	status_fd = a->status_fd;
+	reset_signals();
 	/* Dies with the calling thread; the sync pipe covers the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(STEP_PDEATHSIG, 2);

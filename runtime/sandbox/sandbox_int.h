@@ -64,6 +64,7 @@ size_t sandbox_cgroup_pool_size(void);
 typedef enum {
 	STEP_NONE = 0,
 	STEP_SYNC,
+	STEP_SIGNALS,
 	STEP_CGROUP_JOIN,
 	STEP_CGROUP_NS,
 	STEP_MOUNT_PRIVATE,

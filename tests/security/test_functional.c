@@ -366,6 +366,31 @@ static void eight_concurrent_runs(void **state)
 	assert_int_equal(count_our_cgroups(), 0);
 }
 
+/* The caller's signal dispositions and mask do not reach the program: a
+ * server that ignores SIGPIPE and blocks SIGTERM in its threads. */
+static void signals_start_clean(void **state)
+{
+	struct sigaction ignore, old;
+	sigset_t block, old_mask;
+	outcome o;
+
+	(void)state;
+	require_sandbox();
+	memset(&ignore, 0, sizeof(ignore));
+	ignore.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ignore, &old);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+	run_ok(&o, AIMS_LANG_BASH, "grep -E '^Sig(Blk|Ign)' /proc/self/status; yes | head -c 3",
+	       NULL);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_string_equal(o.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\ny\ny");
+	assert_true(o.r->success);
+	outcome_free(&o);
+}
+
 /* Limits only the sandbox configuration exposes: CPU time and file size. */
 static void cpu_time_and_file_size_limits(void **state)
 {
@@ -462,6 +487,7 @@ int main(void)
 		cmocka_unit_test(env_from_request_only),
 		cmocka_unit_test(request_checks),
 		cmocka_unit_test(cancel_fd_stops_the_run),
+		cmocka_unit_test(signals_start_clean),
 		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),
 		cmocka_unit_test(eight_concurrent_runs),
