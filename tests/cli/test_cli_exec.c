@@ -18,6 +18,10 @@
 #include "aims/sandbox.h"
 #include "support.h"
 
+/* The local backend whatever the environment says (an E2B key in CI
+ * would otherwise pick e2b for `auto`). */
+static const char *const local_env[] = {"E2B_API_KEY=", "AIMS_CODE_BACKEND=", NULL};
+
 static void require_sandbox(void)
 {
 	test_require_sandbox();
@@ -29,14 +33,14 @@ static void output_and_exit_code_pass_through(void **state)
 
 	(void)state;
 	require_sandbox();
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "bash", "-c",
 					    "echo out; echo err >&2; exit 7", NULL});
 	assert_int_equal(run.status, 7);
 	assert_string_equal(run.out, "out\n");
 	assert_string_equal(run.err, "err\n");
 	test_run_free(&run);
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "--language", "js", "--code",
 					    "console.log(6 * 7)", NULL});
 	assert_int_equal(run.status, 0);
@@ -55,19 +59,19 @@ static void code_from_file_and_stdin(void **state)
 	require_sandbox();
 	test_write_str(dir, "main.py", "import sys\nprint(sys.stdin.read().upper(), end='')\n");
 	test_write_str(dir, "input.txt", "from a file\n");
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "python", file, "--stdin", input, NULL});
 	assert_int_equal(run.status, 0);
 	assert_string_equal(run.out, "FROM A FILE\n");
 	test_run_free(&run);
 	/* The code from our stdin. */
-	test_run_aims(&run, NULL, "print('code from stdin')", NULL,
+	test_run_aims(&run, NULL, "print('code from stdin')", local_env,
 		      (const char *const[]){"exec", "-l", "python", "-", NULL});
 	assert_int_equal(run.status, 0);
 	assert_string_equal(run.out, "code from stdin\n");
 	test_run_free(&run);
 	/* The program's input from our stdin. */
-	test_run_aims(&run, NULL, "piped\n", NULL,
+	test_run_aims(&run, NULL, "piped\n", local_env,
 		      (const char *const[]){"exec", "-l", "bash", "-c", "tr a-z A-Z", "--stdin",
 					    "-", NULL});
 	assert_int_equal(run.status, 0);
@@ -85,14 +89,14 @@ static void limits_exit_1_with_a_sentence(void **state)
 
 	(void)state;
 	require_sandbox();
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "bash", "--timeout", "500", "-c",
 					    "echo started; while :; do :; done", NULL});
 	assert_int_equal(run.status, 1);
 	assert_string_equal(run.out, "started\n");
 	assert_string_equal(run.err, "aims: exec: killed: wall time limit of 500 ms reached\n");
 	test_run_free(&run);
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "python", "--memory", "32", "-c",
 					    "x = bytearray(200 << 20)", NULL});
 	assert_int_equal(run.status, 1);
@@ -120,7 +124,7 @@ static void usage_errors_exit_2(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		test_run run;
 
-		test_run_aims(&run, NULL, NULL, NULL, cases[i]);
+		test_run_aims(&run, NULL, NULL, local_env, cases[i]);
 		if (run.status != 2)
 			fail_msg("case %zu: status %d, stderr %s", i, run.status, run.err);
 		assert_non_null(strstr(run.err, "aims: exec: "));
@@ -136,12 +140,12 @@ static void bad_requests_exit_1(void **state)
 	char *missing = test_join(dir, "missing.py");
 
 	(void)state;
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "python", "-c", "   ", NULL});
 	assert_int_equal(run.status, 1);
 	assert_string_equal(run.err, "aims: exec: the code is empty\n");
 	test_run_free(&run);
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "python", missing, NULL});
 	assert_int_equal(run.status, 1);
 	assert_non_null(strstr(run.err, "aims: exec: "));
@@ -165,7 +169,7 @@ static void json_output(void **state)
 	(void)state;
 	require_sandbox();
 	test_run_aims(
-		&run, NULL, NULL, NULL,
+		&run, NULL, NULL, local_env,
 		(const char *const[]){"exec", "-l", "python", "--json", "-c", "print('hi')", NULL});
 	assert_int_equal(run.status, 0);
 	json = cJSON_Parse(run.out);
@@ -179,7 +183,7 @@ static void json_output(void **state)
 	cJSON_Delete(json);
 	test_run_free(&run);
 
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "node", "--json", "--timeout", "300",
 					    "-c", "for(;;){}", NULL});
 	assert_int_equal(run.status, 1);
@@ -204,7 +208,7 @@ static void refuses_without_user_namespaces(void **state)
 			      "/bin/sh",
 			      "-c",
 			      "echo 0 > /proc/sys/user/max_user_namespaces && "
-			      "exec \"$0\" exec -l bash -c 'echo RAN'",
+			      "exec \"$0\" exec --backend local -l bash -c 'echo RAN'",
 			      (char *)AIMS_BINARY,
 			      NULL};
 	extern char **environ;
@@ -264,6 +268,8 @@ static void caller_killed_leaves_nothing(void **state)
 	/* The marker is built by bash, so our argv does not contain it. */
 	char *const argv[] = {(char *)AIMS_BINARY,
 			      "exec",
+			      "--backend",
+			      "local",
 			      "-l",
 			      "bash",
 			      "-c",
@@ -288,7 +294,7 @@ static void caller_killed_leaves_nothing(void **state)
 	assert_int_equal(test_count_processes("sleep 4245"), 0);
 	/* Its cgroups are left (it had no chance to clean up) until the
 	 * next aims process sweeps them. */
-	test_run_aims(&run, NULL, NULL, NULL,
+	test_run_aims(&run, NULL, NULL, local_env,
 		      (const char *const[]){"exec", "-l", "bash", "-c", "true", NULL});
 	assert_int_equal(run.status, 0);
 	test_run_free(&run);
