@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	};
 	char *clean_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
 			     NULL};
-	int n = argc > 2 ? atoi(argv[2]) : 30; /* bench input, not a request */
+	int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 30;
 	double *bare, *boxed;
 	size_t l = 0;
 
