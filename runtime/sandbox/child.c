@@ -208,8 +208,26 @@ static const char hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
 
 static void build_root(const child_args *a)
 {
+	int layer = -1;
+
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(STEP_MOUNT_PRIVATE, 0);
+	/* The layer may live anywhere, /tmp included, which the staging
+	 * tmpfs is about to cover: take a detached read-only copy of it
+	 * now, attach it at the end. */
+	if (a->layer_dir) {
+		struct mount_attr attr;
+
+		layer = (int)syscall(SYS_open_tree, AT_FDCWD, a->layer_dir,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (layer < 0)
+			fail(STEP_LAYER, 0);
+		memset(&attr, 0, sizeof(attr));
+		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		if (syscall(SYS_mount_setattr, layer, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			    sizeof(attr)) < 0)
+			fail(STEP_LAYER, 1);
+	}
 	if (mount("tmpfs", SANDBOX_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_OPTS) < 0)
 		fail(STEP_ROOT_TMPFS, 0);
 	run_plan(a->plan, a->plan_len);
@@ -242,15 +260,15 @@ static void build_root(const child_args *a)
 	if (a->file_name)
 		write_file(a->file_path, a->file_data, a->file_len, 0644);
 
-	if (a->layer_dir) {
+	if (layer >= 0) {
 		if ((mkdir(SANDBOX_STAGE "/opt", 0755) < 0 && errno != EEXIST) ||
 		    (mkdir(SANDBOX_STAGE "/opt/aims", 0755) < 0 && errno != EEXIST) ||
-		    mkdir(SANDBOX_STAGE "/opt/aims/layer", 0755) < 0 ||
-		    mount(a->layer_dir, SANDBOX_STAGE "/opt/aims/layer", NULL, MS_BIND | MS_REC,
-			  NULL) < 0 ||
-		    set_attr(SANDBOX_STAGE "/opt/aims/layer", AT_RECURSIVE,
-			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
-			fail(STEP_LAYER, 0);
+		    mkdir(SANDBOX_STAGE "/opt/aims/layer", 0755) < 0)
+			fail(STEP_LAYER, 2);
+		if (syscall(SYS_move_mount, layer, "", AT_FDCWD, SANDBOX_STAGE "/opt/aims/layer",
+			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			fail(STEP_LAYER, 3);
+		close(layer);
 	}
 
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching

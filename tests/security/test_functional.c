@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,6 +367,69 @@ static void eight_concurrent_runs(void **state)
 	assert_int_equal(count_our_cgroups(), 0);
 }
 
+/* A step of the setup that fails is named; nothing runs. */
+static void setup_failures_are_reported(void **state)
+{
+	const char *const argv[] = {"/usr/bin/aims-no-such-interpreter", NULL};
+	const char *const echo_argv[] = {"/bin/bash", "-c", "echo RAN", NULL};
+	aims_sandbox_config cfg;
+	aims_exec_result *r = NULL;
+	aims_error err;
+
+	(void)state;
+	require_sandbox();
+	aims_error_clear(&err);
+	aims_sandbox_config_init(&cfg);
+	cfg.program = argv[0];
+	cfg.argv = argv;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EUNSUPPORTED);
+	assert_null(r);
+	assert_non_null(strstr(err.message, "cannot start /usr/bin/aims-no-such-interpreter"));
+
+	aims_error_clear(&err);
+	cfg.program = echo_argv[0];
+	cfg.argv = echo_argv;
+	cfg.layer_dir = "/nonexistent/aims-layer";
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_ESANDBOX);
+	assert_null(r);
+	assert_non_null(
+		strstr(err.message, "sandbox setup failed while mounting the package layer"));
+	assert_pool_empty();
+}
+
+/* A package layer is mounted read-only at /opt/aims/layer. */
+static void layer_is_read_only(void **state)
+{
+	const char *const argv[] = {"/bin/bash", "-c",
+				    "cat /opt/aims/layer/lib/mod.txt; "
+				    "(echo x > /opt/aims/layer/new) 2>/dev/null || echo read-only",
+				    NULL};
+	char *dir = test_tmpdir();
+	char *created = test_join(dir, "new");
+	aims_sandbox_config cfg;
+	aims_exec_result *r = NULL;
+	aims_error err;
+	struct stat st;
+
+	(void)state;
+	require_sandbox();
+	test_write_str(dir, "lib/mod.txt", "from the layer\n");
+	/* The sandbox user (host nobody) must be able to traverse it. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	aims_error_clear(&err);
+	aims_sandbox_config_init(&cfg);
+	cfg.program = argv[0];
+	cfg.argv = argv;
+	cfg.layer_dir = dir;
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), 0);
+	assert_string_equal(r->stdout_data, "from the layer\nread-only\n");
+	aims_exec_result_free(r);
+	assert_int_equal(stat(created, &st), -1);
+	test_rmtree(dir);
+	free(created);
+	free(dir);
+}
+
 /* The caller's signal dispositions and mask do not reach the program: a
  * server that ignores SIGPIPE and blocks SIGTERM in its threads. */
 static void signals_start_clean(void **state)
@@ -487,6 +551,8 @@ int main(void)
 		cmocka_unit_test(env_from_request_only),
 		cmocka_unit_test(request_checks),
 		cmocka_unit_test(cancel_fd_stops_the_run),
+		cmocka_unit_test(setup_failures_are_reported),
+		cmocka_unit_test(layer_is_read_only),
 		cmocka_unit_test(signals_start_clean),
 		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),
