@@ -14,11 +14,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +145,44 @@ static void network_bash_dev_tcp(void **state)
 	(void)state;
 	loopback_attack(AIMS_LANG_BASH, "if exec 3<>/dev/tcp/127.0.0.1/$PORT; then echo ESCAPED; "
 					"else echo BLOCKED; fi 2>/dev/null");
+}
+
+/* Abstract unix sockets have no file to hide, but belong to the network
+ * namespace: one the test listens on is out of reach. */
+static void network_abstract_unix_socket(void **state)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char name[64], env_name[96];
+	int fd, c;
+
+	(void)state;
+	require_sandbox();
+	snprintf(name, sizeof(name), "aims-test-%ld", (long)getpid());
+	snprintf(env_name, sizeof(env_name), "NAME=%s", name);
+	memcpy(addr.sun_path + 1, name, strlen(name)); /* sun_path[0] = 0: abstract */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(
+		bind(fd, (struct sockaddr *)&addr,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
+		0);
+	assert_int_equal(listen(fd, 4), 0);
+	{
+		const char *const env[] = {env_name, NULL};
+		run_opts opts = {.env = env};
+
+		attack(AIMS_LANG_PYTHON,
+		       "import os, socket\n"
+		       "s = socket.socket(socket.AF_UNIX)\n"
+		       "try:\n"
+		       "    s.connect('\\0' + os.environ['NAME']); print('ESCAPED')\n"
+		       "except OSError as e:\n"
+		       "    print('BLOCKED', e)\n",
+		       &opts);
+	}
+	c = accept(fd, NULL, NULL);
+	assert_true(c < 0);
+	close(fd);
 }
 
 static void network_dns_and_interfaces(void **state)
@@ -713,6 +753,7 @@ int main(void)
 		cmocka_unit_test(network_python_connect_host_loopback),
 		cmocka_unit_test(network_node_connect_host_loopback),
 		cmocka_unit_test(network_bash_dev_tcp),
+		cmocka_unit_test(network_abstract_unix_socket),
 		cmocka_unit_test(network_dns_and_interfaces),
 		cmocka_unit_test(files_python_checkout_and_home),
 		cmocka_unit_test(files_node_etc_shadow),
