@@ -380,7 +380,7 @@ static bool is_full(const char *path)
 {
 	struct statfs st;
 
-	return statfs(path, &st) == 0 && st.f_bavail == 0;
+	return statfs(path, &st) == 0 && (st.f_bavail == 0 || st.f_ffree == 0);
 }
 
 static void __attribute__((noreturn)) run_program(const child_args *a)

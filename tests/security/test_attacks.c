@@ -542,6 +542,28 @@ static void tmp_fill_hits_disk_limit(void **state)
 	outcome_free(&o);
 }
 
+static void tmp_inode_exhaustion_hits_disk_limit(void **state)
+{
+	outcome o;
+
+	(void)state;
+	require_sandbox();
+	run_ok(&o, AIMS_LANG_PYTHON,
+	       "n = 0\n"
+	       "try:\n"
+	       "    for i in range(1000000):\n"
+	       "        open('/tmp/i%d' % i, 'w').close()\n"
+	       "        n += 1\n"
+	       "    print('ESCAPED', n)\n"
+	       "except OSError as e:\n"
+	       "    print('BLOCKED at', n, e.errno)\n"
+	       "    raise SystemExit(1)\n",
+	       NULL);
+	assert_blocked(&o);
+	assert_int_equal(o.r->limit, AIMS_LIMIT_DISK);
+	outcome_free(&o);
+}
+
 static void daemon_does_not_outlive_the_run(void **state)
 {
 	static const struct {
@@ -769,6 +791,7 @@ int main(void)
 		cmocka_unit_test(infinite_loop_is_killed),
 		cmocka_unit_test(output_flood_does_not_block),
 		cmocka_unit_test(tmp_fill_hits_disk_limit),
+		cmocka_unit_test(tmp_inode_exhaustion_hits_disk_limit),
 		cmocka_unit_test(daemon_does_not_outlive_the_run),
 		cmocka_unit_test(kill_all_spares_the_host),
 		cmocka_unit_test(ptrace_is_denied),
