@@ -40,28 +40,29 @@ static void hello_python(void **state)
 	outcome_free(&o);
 }
 
-static void hello_node(void **state)
+/* Runs code and asserts it succeeded printing exactly expect. */
+static void expect_output(aims_language lang, const char *code, const char *expect)
 {
 	outcome o;
 
-	(void)state;
 	require_sandbox();
-	run_ok(&o, AIMS_LANG_NODE, "console.log('Hello from ' + 'node')", NULL);
-	assert_string_equal(o.out, "Hello from node\n");
+	run_ok(&o, lang, code, NULL);
+	assert_string_equal(o.out, expect);
 	assert_true(o.r->success);
 	outcome_free(&o);
 }
 
+static void hello_node(void **state)
+{
+	(void)state;
+	expect_output(AIMS_LANG_NODE, "console.log('Hello from ' + 'node')", "Hello from node\n");
+}
+
 static void hello_bash(void **state)
 {
-	outcome o;
-
 	(void)state;
-	require_sandbox();
-	run_ok(&o, AIMS_LANG_BASH, "x=bash; echo \"Hello from $x\"; pwd", NULL);
-	assert_string_equal(o.out, "Hello from bash\n" AIMS_SANDBOX_WORKDIR "\n");
-	assert_true(o.r->success);
-	outcome_free(&o);
+	expect_output(AIMS_LANG_BASH, "x=bash; echo \"Hello from $x\"; pwd",
+		      "Hello from bash\n" AIMS_SANDBOX_WORKDIR "\n");
 }
 
 static void exit_codes_and_stderr(void **state)
