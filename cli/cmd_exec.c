@@ -20,8 +20,9 @@ static void help(void)
 	     "\n"
 	     "Runs code in an isolated sandbox: no network, no host files, an\n"
 	     "unprivileged user, limited time, memory, processes and output. Prints\n"
-	     "what the program printed and exits with its exit code; when a limit\n"
-	     "stopped it, says so on stderr and exits with 1.\n"
+	     "what the program printed and exits with its exit code. When a limit\n"
+	     "stopped it or cut its output, says so on stderr (aims: exec: ...) and\n"
+	     "exits with the program's non-zero code, or 1. Usage errors exit 2.\n"
 	     "\n"
 	     "Options:\n"
 	     "  -l, --language LANG   python, node (javascript, js) or bash (sh)\n"
@@ -125,7 +126,7 @@ int cmd_exec(int argc, char **argv)
 	aims_error_clear(&err);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+l:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': lang = optarg; break;
 		case 'c': code_arg = optarg; break;

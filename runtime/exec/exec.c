@@ -84,6 +84,12 @@ static int validate(const aims_exec_request *req, aims_error *err)
 				      AIMS_EXEC_MAX_PACKAGES);
 	if (req->package_count && !req->packages)
 		return aims_error_set(err, AIMS_EINVALID, "package count without packages");
+	for (n = 0; n < req->package_count; n++) {
+		int rc = aims_exec_check_package(req->language, req->packages[n], err);
+
+		if (rc < 0)
+			return rc;
+	}
 	for (n = 0; req->env && req->env[n]; n++) {
 		if (n >= AIMS_SANDBOX_MAX_ENV - 8)
 			return aims_error_set(err, AIMS_ETOOBIG, "too many environment variables");
@@ -93,21 +99,6 @@ static int validate(const aims_exec_request *req, aims_error *err)
 					      req->env[n]);
 	}
 	return 0;
-}
-
-static aims_backend pick_backend(aims_backend asked)
-{
-	const char *env;
-
-	if (asked != AIMS_BACKEND_AUTO)
-		return asked;
-	env = getenv("AIMS_CODE_BACKEND");
-	if (env && strcmp(env, "local") == 0)
-		return AIMS_BACKEND_LOCAL;
-	if (env && strcmp(env, "e2b") == 0)
-		return AIMS_BACKEND_E2B;
-	env = getenv("E2B_API_KEY");
-	return env && *env ? AIMS_BACKEND_E2B : AIMS_BACKEND_LOCAL;
 }
 
 /* The request's entries, then the base entries it does not override. */
@@ -175,7 +166,7 @@ int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_err
 
 	if ((rc = validate(req, err)) < 0)
 		return rc;
-	switch (pick_backend(req->backend)) {
+	switch (aims_exec_resolve_backend(req->backend)) {
 	case AIMS_BACKEND_E2B: return aims_e2b_exec(out, req, err);
 	case AIMS_BACKEND_LOCAL:
 	case AIMS_BACKEND_AUTO: break;

@@ -34,7 +34,7 @@
 #define POOL_MAX    64 /* groups kept; more concurrent runs make and remove theirs */
 
 struct cgroup_slot {
-	char dir[2][PATH_MAX]; /* v1: memory, pids; v2: dir[0] only */
+	char dir[2][PATH_MAX - 16]; /* v1: memory, pids; v2: dir[0] only */
 	uint64_t memory;
 	uint32_t pids;
 	cgroup_slot *next;
@@ -51,7 +51,7 @@ static struct {
 	unsigned next_id;
 } pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, CGROUP_NONE, {"", ""}, false, NULL, 0, 0};
 
-static int write_file(const char *dir, const char *name, const char *value)
+int sandbox_write_file(const char *dir, const char *name, const char *value)
 {
 	char path[PATH_MAX + 64];
 	int fd, rc = 0;
@@ -194,7 +194,7 @@ static void detect(void)
 		if (read_file(pool.base[0], "cgroup.subtree_control", text, sizeof(text)) < 0)
 			return;
 		if ((!strstr(text, "memory") || !strstr(text, "pids")) &&
-		    write_file(pool.base[0], "cgroup.subtree_control", "+memory +pids") < 0)
+		    sandbox_write_file(pool.base[0], "cgroup.subtree_control", "+memory +pids") < 0)
 			return;
 		if (access(pool.base[0], W_OK) < 0)
 			return;
@@ -248,6 +248,10 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 	pthread_mutex_lock(&pool.lock);
 	id = pool.next_id++;
 	pthread_mutex_unlock(&pool.lock);
+	/* The pool grows rarely: a good time to remove the groups of
+	 * processes that died since we started. */
+	for (size_t i = 0; i < dir_count(); i++)
+		sweep_stale(pool.base[i]);
 	for (size_t i = 0; i < dir_count(); i++) {
 		snprintf(slot->dir[i], sizeof(slot->dir[i]), "%s/aims-%ld-%u", pool.base[i],
 			 (long)getpid(), id);
@@ -271,9 +275,9 @@ static int set_memory(cgroup_slot *slot, uint64_t bytes, aims_error *err)
 
 	snprintf(value, sizeof(value), "%" PRIu64, bytes);
 	if (pool.kind == CGROUP_V2) {
-		if ((rc = write_file(slot->dir[0], "memory.max", value)) < 0)
+		if ((rc = sandbox_write_file(slot->dir[0], "memory.max", value)) < 0)
 			goto fail;
-		write_file(slot->dir[0], "memory.swap.max", "0"); /* absent without swap */
+		sandbox_write_file(slot->dir[0], "memory.swap.max", "0"); /* absent without swap */
 		return 0;
 	}
 	/* v1: memsw (memory + swap) must stay >= memory: raise it first,
@@ -281,12 +285,12 @@ static int set_memory(cgroup_slot *slot, uint64_t bytes, aims_error *err)
 	bool raise = slot->memory != 0 && bytes > slot->memory;
 
 	if (pool.memsw && raise &&
-	    (rc = write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
+	    (rc = sandbox_write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
 		goto fail;
-	if ((rc = write_file(slot->dir[0], "memory.limit_in_bytes", value)) < 0)
+	if ((rc = sandbox_write_file(slot->dir[0], "memory.limit_in_bytes", value)) < 0)
 		goto fail;
 	if (pool.memsw && !raise &&
-	    (rc = write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
+	    (rc = sandbox_write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -318,7 +322,7 @@ int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pi
 	}
 	if (slot->pids != pids) {
 		snprintf(value, sizeof(value), "%" PRIu32, pids);
-		if ((rc = write_file(slot->dir[dir_count() - 1], "pids.max", value)) < 0) {
+		if ((rc = sandbox_write_file(slot->dir[dir_count() - 1], "pids.max", value)) < 0) {
 			rc = aims_error_set(err, AIMS_ESANDBOX,
 					    "cannot set the process limit of cgroup %s: %s",
 					    slot->dir[dir_count() - 1], strerror(-rc));
@@ -342,11 +346,20 @@ int sandbox_cgroup_attach(cgroup_slot *slot, pid_t pid, aims_error *err)
 
 	snprintf(value, sizeof(value), "%ld", (long)pid);
 	for (size_t i = 0; i < dir_count(); i++)
-		if ((rc = write_file(slot->dir[i], "cgroup.procs", value)) < 0)
+		if ((rc = sandbox_write_file(slot->dir[i], "cgroup.procs", value)) < 0)
 			return aims_error_set(err, AIMS_ESANDBOX,
 					      "cannot move the sandbox into cgroup %s: %s",
 					      slot->dir[i], strerror(-rc));
 	return 0;
+}
+
+size_t sandbox_cgroup_self_join(cgroup_slot *slot, char paths[][SANDBOX_PATH_MAX])
+{
+	if (pool.kind != CGROUP_V1)
+		return 0;
+	for (size_t i = 0; i < 2; i++)
+		snprintf(paths[i], SANDBOX_PATH_MAX, "%s/tasks", slot->dir[i]);
+	return 2;
 }
 
 void sandbox_cgroup_counters(cgroup_slot *slot, cgroup_counters *out)

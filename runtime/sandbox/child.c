@@ -8,14 +8,17 @@
  * the parent's threads, which do not exist in the child).
  *
  * The child is the init (pid 1) of the new pid namespace. In order it:
- *  1. moves its pipes to fds 0-4 and closes every other inherited fd;
- *  2. waits until the parent has written its uid/gid maps and put it in
- *     its cgroups, then enters a new cgroup namespace;
+ *  1. resets the signal handlers and mask it inherited, moves its pipes
+ *     to fds 0-4 and closes every other inherited fd;
+ *  2. waits until the parent has written its uid/gid maps; moves itself
+ *     into the run's cgroups (v1);
  *  3. builds the new root: a tmpfs with read-only binds of the system
  *     directories and a few /etc files, generated passwd/group/hosts,
  *     a fresh /proc, a minimal /dev, size-limited /tmp and work dir, the
  *     code file; pivot_root into it, detach the old root, make / read-only;
- *  4. sets the hostname and the rlimits, starts a new session;
+ *  4. sets the hostname; waits until the parent has put it in the run's
+ *     cgroups and enters a new cgroup namespace; sets the rlimits, starts
+ *     a new session;
  *  5. empties the capability bounding and ambient sets, locks the
  *     securebits, drops supplementary groups, switches to the sandbox uid
  *     and gid, clears every capability, sets no_new_privs;
@@ -61,6 +64,8 @@ enum { FD_SYNC = 3, FD_STATUS = 4, FD_FIRST_FREE = 5 };
 static const char *const step_names[] = {
 	[STEP_NONE] = "none",
 	[STEP_SYNC] = "waiting for the parent",
+	[STEP_SIGNALS] = "resetting signal handlers",
+	[STEP_CGROUP_JOIN] = "joining the run's cgroups",
 	[STEP_CGROUP_NS] = "entering a cgroup namespace",
 	[STEP_MOUNT_PRIVATE] = "making mounts private",
 	[STEP_ROOT_TMPFS] = "mounting the root tmpfs",
@@ -203,8 +208,26 @@ static const char hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
 
 static void build_root(const child_args *a)
 {
+	int layer = -1;
+
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(STEP_MOUNT_PRIVATE, 0);
+	/* The layer may live anywhere, /tmp included, which the staging
+	 * tmpfs is about to cover: take a detached read-only copy of it
+	 * now, attach it at the end. */
+	if (a->layer_dir) {
+		struct mount_attr attr;
+
+		layer = (int)syscall(SYS_open_tree, AT_FDCWD, a->layer_dir,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (layer < 0)
+			fail(STEP_LAYER, 0);
+		memset(&attr, 0, sizeof(attr));
+		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		if (syscall(SYS_mount_setattr, layer, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			    sizeof(attr)) < 0)
+			fail(STEP_LAYER, 1);
+	}
 	if (mount("tmpfs", SANDBOX_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_OPTS) < 0)
 		fail(STEP_ROOT_TMPFS, 0);
 	run_plan(a->plan, a->plan_len);
@@ -237,15 +260,15 @@ static void build_root(const child_args *a)
 	if (a->file_name)
 		write_file(a->file_path, a->file_data, a->file_len, 0644);
 
-	if (a->layer_dir) {
+	if (layer >= 0) {
 		if ((mkdir(SANDBOX_STAGE "/opt", 0755) < 0 && errno != EEXIST) ||
 		    (mkdir(SANDBOX_STAGE "/opt/aims", 0755) < 0 && errno != EEXIST) ||
-		    mkdir(SANDBOX_STAGE "/opt/aims/layer", 0755) < 0 ||
-		    mount(a->layer_dir, SANDBOX_STAGE "/opt/aims/layer", NULL, MS_BIND | MS_REC,
-			  NULL) < 0 ||
-		    set_attr(SANDBOX_STAGE "/opt/aims/layer", AT_RECURSIVE,
-			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
-			fail(STEP_LAYER, 0);
+		    mkdir(SANDBOX_STAGE "/opt/aims/layer", 0755) < 0)
+			fail(STEP_LAYER, 2);
+		if (syscall(SYS_move_mount, layer, "", AT_FDCWD, SANDBOX_STAGE "/opt/aims/layer",
+			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			fail(STEP_LAYER, 3);
+		close(layer);
 	}
 
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching
@@ -339,11 +362,25 @@ static void watch_parent(void)
 		_exit(126); /* hung up (or wrote): the parent is gone */
 }
 
+/* cgroup v1: move ourselves (still single-threaded, still the caller's
+ * uid on the host) into the run's groups by writing "0" to their tasks
+ * files: moving the writing thread itself costs no RCU grace period. */
+static void join_cgroups(const child_args *a)
+{
+	for (size_t i = 0; i < a->cgroup_tasks_count; i++) {
+		int fd = open(a->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail(STEP_CGROUP_JOIN, (int)i);
+		close(fd);
+	}
+}
+
 static bool is_full(const char *path)
 {
 	struct statfs st;
 
-	return statfs(path, &st) == 0 && st.f_bavail == 0;
+	return statfs(path, &st) == 0 && (st.f_bavail == 0 || st.f_ffree == 0);
 }
 
 static void __attribute__((noreturn)) run_program(const child_args *a)
@@ -389,12 +426,36 @@ static void __attribute__((noreturn)) be_init(pid_t program)
 	_exit(0);
 }
 
+/* The caller's signal handlers and mask were copied by clone(): reset
+ * every handler to the default (a handler of the server must not run in
+ * the sandbox's init when the program signals it, and an ignored signal
+ * would stay ignored across execve) and unblock everything. Raw system
+ * calls: no sanitizer or C library wrapper in between. */
+static void reset_signals(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} act;
+	uint64_t none = 0;
+
+	memset(&act, 0, sizeof(act)); /* SIG_DFL, no flags, empty mask */
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &act, NULL, sizeof(uint64_t));
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none)) < 0)
+		fail(STEP_SIGNALS, 0);
+}
+
 void sandbox_child_main(const child_args *a)
 {
 	char byte;
 	pid_t pid;
 
 	status_fd = a->status_fd;
+	reset_signals();
 	/* Dies with the calling thread; the sync pipe covers the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(STEP_PDEATHSIG, 2);
@@ -411,15 +472,21 @@ void sandbox_child_main(const child_args *a)
 	if (syscall(SYS_close_range, FD_FIRST_FREE, ~0u, 0) < 0)
 		fail(STEP_CLOSE_FDS, 2);
 
+	/* First byte: the uid/gid maps are written. */
 	if (read(FD_SYNC, &byte, 1) != 1)
 		_exit(126); /* the parent gave up */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		fail(STEP_CGROUP_NS, 0);
+	join_cgroups(a);
 	become_sandbox_user(a);
-
 	build_root(a);
 	if (sethostname(AIMS_SANDBOX_HOSTNAME, sizeof(AIMS_SANDBOX_HOSTNAME) - 1) < 0)
 		fail(STEP_HOSTNAME, 0);
+	/* Second byte: we are in the run's cgroups (moving a process into a
+	 * cgroup v1 waits for an RCU grace period; the mounts above overlap
+	 * with it). Nothing of the program runs before this point. */
+	if (read(FD_SYNC, &byte, 1) != 1 || byte != 'c')
+		_exit(126);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		fail(STEP_CGROUP_NS, 0);
 
 	set_limit(RLIMIT_CORE, 0, 0);
 	set_limit(RLIMIT_CPU, a->cpu_seconds, a->cpu_seconds + 1);

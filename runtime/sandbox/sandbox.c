@@ -166,62 +166,87 @@ static void build_plans(void)
 
 /* ---- the capability check, once ---- */
 
-static struct {
+/* What is checked once per process: seccomp (always, before any run) and
+ * the namespaces (a throw-away clone, for aims_sandbox_check only: a run
+ * learns the same from its own clone). */
+typedef struct check_state {
 	pthread_once_t once;
 	int rc;
 	char message[AIMS_ERROR_MESSAGE_MAX];
-} check = {PTHREAD_ONCE_INIT, 0, ""};
+} check_state;
 
-static void run_check(void)
+static check_state seccomp_check = {PTHREAD_ONCE_INIT, 0, ""};
+static check_state namespace_check = {PTHREAD_ONCE_INIT, 0, ""};
+
+static int userns_missing(check_state *st, int e)
+{
+	st->rc = AIMS_EUNSUPPORTED;
+	snprintf(st->message, sizeof(st->message),
+		 "user namespaces are not available here (clone with new user, pid, "
+		 "mount and network namespaces failed: %s; see the sysctls "
+		 "user.max_user_namespaces and kernel.unprivileged_userns_clone): "
+		 "refusing to run code unsandboxed",
+		 strerror(e));
+	return st->rc;
+}
+
+static void run_seccomp_check(void)
 {
 	const struct sock_fprog *prog;
 	aims_error err;
 	uint32_t action = SECCOMP_RET_ERRNO;
-	pid_t pid;
-	int status;
 
 	aims_error_clear(&err);
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0) {
-		check.rc = AIMS_EUNSUPPORTED;
-		snprintf(check.message, sizeof(check.message),
+		seccomp_check.rc = AIMS_EUNSUPPORTED;
+		snprintf(seccomp_check.message, sizeof(seccomp_check.message),
 			 "seccomp filters are not available in this kernel (%s): "
 			 "refusing to run code without them",
 			 strerror(errno));
 		return;
 	}
 	if (sandbox_seccomp_program(&prog, &err) < 0) {
-		check.rc = err.code;
-		snprintf(check.message, sizeof(check.message), "%s", err.message);
+		seccomp_check.rc = err.code;
+		snprintf(seccomp_check.message, sizeof(seccomp_check.message), "%s", err.message);
 		return;
 	}
-	/* A throw-away child in every namespace the sandbox uses. */
-	pid = (pid_t)syscall(SYS_clone, namespaces, NULL, NULL, NULL, 0);
-	if (pid == 0)
-		_exit(0);
-	if (pid < 0) {
-		int e = errno;
-
-		check.rc = AIMS_EUNSUPPORTED;
-		snprintf(check.message, sizeof(check.message),
-			 "user namespaces are not available here (clone with new user, pid, "
-			 "mount and network namespaces failed: %s; see the sysctls "
-			 "user.max_user_namespaces and kernel.unprivileged_userns_clone): "
-			 "refusing to run code unsandboxed",
-			 strerror(e));
-		return;
-	}
-	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
-		;
 	sandbox_cgroup_kind();
 	pthread_once(&plans.once, build_plans);
 }
 
+static void run_namespace_check(void)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, namespaces, NULL, NULL, NULL, 0);
+	int status;
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0) {
+		userns_missing(&namespace_check, errno);
+		return;
+	}
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+static int seccomp_ready(aims_error *err)
+{
+	pthread_once(&seccomp_check.once, run_seccomp_check);
+	if (seccomp_check.rc < 0)
+		return aims_error_set(err, seccomp_check.rc, "%s", seccomp_check.message);
+	return 0;
+}
+
 int aims_sandbox_check(aims_error *err)
 {
-	pthread_once(&check.once, run_check);
-	if (check.rc < 0)
-		return aims_error_set(err, check.rc, "%s", check.message);
+	int rc;
+
+	if ((rc = seccomp_ready(err)) < 0)
+		return rc;
+	pthread_once(&namespace_check.once, run_namespace_check);
+	if (namespace_check.rc < 0)
+		return aims_error_set(err, namespace_check.rc, "%s", namespace_check.message);
 	return 0;
 }
 
@@ -354,17 +379,10 @@ static int set_nonblock(int fd)
 /* Writes /proc/<pid>/<name>. Returns 0 or -errno. */
 static int write_proc(pid_t pid, const char *name, const char *value)
 {
-	char path[64];
-	size_t len = strlen(value);
-	int fd, rc = 0;
+	char dir[32];
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (write(fd, value, len) != (ssize_t)len)
-		rc = -errno;
-	close(fd);
-	return rc;
+	snprintf(dir, sizeof(dir), "/proc/%ld", (long)pid);
+	return sandbox_write_file(dir, name, value);
 }
 
 /* Maps the sandbox uid/gid to the caller's (or, for root, to nobody). */
@@ -643,7 +661,7 @@ static int describe(aims_exec_result *r, const run_state *st, const child_record
 		    const cgroup_counters *before, const cgroup_counters *after,
 		    const aims_sandbox_config *cfg, uint64_t cpu_ms)
 {
-	char what[96], size[32];
+	char what[192], size[32];
 	bool pids_hit = after->pids_max_hits > before->pids_max_hits;
 	int sig = r->term_signal;
 
@@ -720,7 +738,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 
-	if ((rc = aims_sandbox_check(err)) < 0 || (rc = validate(cfg, err)) < 0 ||
+	if ((rc = seccomp_ready(err)) < 0 || (rc = validate(cfg, err)) < 0 ||
 	    (rc = sandbox_seccomp_program(&prog, err)) < 0)
 		goto out;
 	pthread_once(&plans.once, build_plans);
@@ -762,9 +780,10 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 
 	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids, err)) < 0)
 		goto out;
-	if (slot)
+	if (slot) {
 		sandbox_cgroup_counters(slot, &before);
-	else {
+		args.cgroup_tasks_count = sandbox_cgroup_self_join(slot, args.cgroup_tasks);
+	} else {
 		args.memory_fallback = cfg->memory_bytes;
 		args.pids_fallback = cfg->pids;
 	}
@@ -786,8 +805,18 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	if (pid == 0)
 		sandbox_child_main(&args);
 	if (pid < 0) {
-		rc = aims_error_set(err, errno == ENOMEM ? AIMS_ENOMEM : AIMS_ESANDBOX,
-				    "cannot create the sandbox's namespaces: %s", strerror(errno));
+		int e = errno;
+
+		if (e == EPERM || e == EINVAL || e == ENOSPC || e == EUSERS) {
+			check_state missing = {PTHREAD_ONCE_INIT, 0, ""};
+
+			rc = aims_error_set(err, userns_missing(&missing, e), "%s",
+					    missing.message);
+		} else {
+			rc = aims_error_set(err, e == ENOMEM ? AIMS_ENOMEM : AIMS_ESANDBOX,
+					    "cannot create the sandbox's namespaces: %s",
+					    strerror(e));
+		}
 		goto out;
 	}
 	st.pid = pid;
@@ -805,19 +834,21 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	st.stdin_data = cfg->stdin_data;
 	st.stdin_len = cfg->stdin_data ? cfg->stdin_len : 0;
 
-	if ((rc = write_maps(pid, root, err)) < 0 ||
-	    (slot && (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)) {
-		kill_tree(&st);
-		wait_loop(&st, cfg, start, err);
-		goto out;
+	/* The maps first (the child needs them to set up its root), then
+	 * the cgroups while the child builds its root. */
+	if ((rc = write_maps(pid, root, err)) < 0)
+		goto abort;
+	if (write(st.sync_fd, "g", 1) != 1) {
+		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s", strerror(errno));
+		goto abort;
 	}
+	if (slot && !args.cgroup_tasks_count && (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)
+		goto abort;
 	if (set_nonblock(st.stdin_fd) < 0 || set_nonblock(st.out.fd) < 0 ||
 	    set_nonblock(st.err.fd) < 0 || set_nonblock(st.status_fd) < 0 ||
-	    write(st.sync_fd, "g", 1) != 1) {
+	    write(st.sync_fd, "c", 1) != 1) {
 		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s", strerror(errno));
-		kill_tree(&st);
-		wait_loop(&st, cfg, start, err);
-		goto out;
+		goto abort;
 	}
 	if (st.stdin_len == 0)
 		close_fd(&st.stdin_fd);
@@ -870,6 +901,11 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 		goto out;
 	}
 	r->success = r->exit_code == 0 && !r->error;
+	goto out;
+abort:
+	/* Started but not released: kill it and wait until it is gone. */
+	kill_tree(&st);
+	wait_loop(&st, cfg, start, NULL);
 out:
 	close_fd(&in_pipe[0]);
 	close_fd(&in_pipe[1]);

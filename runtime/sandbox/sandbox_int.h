@@ -23,6 +23,8 @@ int sandbox_seccomp_program(const struct sock_fprog **out, aims_error *err);
 
 typedef enum { CGROUP_NONE = 0, CGROUP_V1, CGROUP_V2 } cgroup_kind;
 
+#define SANDBOX_PATH_MAX 4096
+
 typedef struct cgroup_slot cgroup_slot;
 
 /* Counters read before and after a run to tell which limit fired. */
@@ -32,14 +34,23 @@ typedef struct cgroup_counters {
 	uint64_t cpu_usec; /* v2 only; 0 on v1 */
 } cgroup_counters;
 
+/* Writes value to dir/name (a cgroup or /proc file). Returns 0 or -errno. */
+int sandbox_write_file(const char *dir, const char *name, const char *value);
+
 /* Detects the cgroup version once. Thread-safe. */
 cgroup_kind sandbox_cgroup_kind(void);
 /* Takes a free cgroup from the pool (or makes one) and sets its limits.
  * *out is NULL (not an error) when cgroups are not usable here. */
 int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids,
 			   aims_error *err);
-/* Moves pid into the slot's groups. */
+/* Moves pid into the slot's groups (from the parent: cgroup v2). */
 int sandbox_cgroup_attach(cgroup_slot *slot, pid_t pid, aims_error *err);
+/* The files a single-threaded child writes "0" to, to move itself into
+ * the slot's groups (cgroup v1: <group>/tasks). Moving the writing thread
+ * itself skips the global lock, and the RCU grace period it costs, that
+ * moving another process takes. Returns how many (0: the parent must use
+ * sandbox_cgroup_attach). */
+size_t sandbox_cgroup_self_join(cgroup_slot *slot, char paths[][SANDBOX_PATH_MAX]);
 /* Reads the counters of the slot. */
 void sandbox_cgroup_counters(cgroup_slot *slot, cgroup_counters *out);
 /* Returns the slot to the pool, or removes it when it is not empty. */
@@ -53,6 +64,8 @@ size_t sandbox_cgroup_pool_size(void);
 typedef enum {
 	STEP_NONE = 0,
 	STEP_SYNC,
+	STEP_SIGNALS,
+	STEP_CGROUP_JOIN,
 	STEP_CGROUP_NS,
 	STEP_MOUNT_PRIVATE,
 	STEP_ROOT_TMPFS,
@@ -121,9 +134,11 @@ typedef struct child_args {
 	size_t dev_plan_len;
 	const struct sock_fprog *seccomp;
 
-	char tmp_opts[96];     /* tmpfs options of /tmp */
-	char work_opts[128];   /* tmpfs options of the work dir */
-	const char *layer_dir; /* or NULL */
+	char tmp_opts[96];			/* tmpfs options of /tmp */
+	char work_opts[128];			/* tmpfs options of the work dir */
+	const char *layer_dir;			/* or NULL */
+	char cgroup_tasks[2][SANDBOX_PATH_MAX]; /* see sandbox_cgroup_self_join */
+	size_t cgroup_tasks_count;
 
 	const char *file_name; /* code file, written in the work dir */
 	const char *file_data;

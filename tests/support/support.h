@@ -54,5 +54,15 @@ void test_http(test_http_response *resp, const char *method, const char *url,
 void test_http_free(test_http_response *resp);
 /* The value of a response header (malloc'd) or NULL. */
 char *test_http_header(const test_http_response *resp, const char *name);
+/* Number of host processes whose command line (arguments joined by
+ * spaces) contains marker. */
+int test_count_processes(const char *marker);
+/* Number of directories named prefix* under root, at most depth levels
+ * down (symlinks not followed, other file systems included). */
+int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth);
+
+/* Skips the test loudly, or fails it when AIMS_MUST_WORK=1, when the local
+ * sandbox cannot run here (no user namespaces or seccomp). */
+void test_require_sandbox(void);
 
 #endif

@@ -74,7 +74,8 @@ typedef struct aims_sandbox_config {
 	const char *stdin_data;
 	size_t stdin_len;
 	/* A host directory mounted read-only at /opt/aims/layer (the package
-	 * layer of a later step); NULL: none. */
+	 * layer of a later step); NULL: none. The sandbox user (host nobody
+	 * when the caller is root) must be able to traverse the path. */
 	const char *layer_dir;
 
 	/* Limits. */
