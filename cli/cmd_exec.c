@@ -55,51 +55,6 @@ static int parse_uint(uint32_t *out, const char *text, uint32_t min, uint32_t ma
 	return 0;
 }
 
-static int read_input(char **out, size_t *len, const char *path, size_t max, const char *what)
-{
-	aims_error err;
-	int rc;
-
-	aims_error_clear(&err);
-	if (strcmp(path, "-") == 0) {
-		aims_buf buf;
-		char chunk[65536];
-		ssize_t n;
-
-		aims_buf_init(&buf, max);
-		while ((n = read(0, chunk, sizeof(chunk))) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 || (rc = aims_buf_append(&buf, chunk, (size_t)n)) < 0) {
-				aims_buf_free(&buf);
-				return cli_fail("exec", "cannot read %s from stdin: %s", what,
-						n < 0 ? strerror(errno) : "it is too large");
-			}
-		}
-		*len = buf.len;
-		if (!(*out = aims_buf_detach(&buf)))
-			return cli_fail("exec", "out of memory");
-		return 0;
-	}
-	if ((rc = aims_file_read(out, len, path, max, &err)) < 0)
-		return cli_fail("exec", "%s", err.message);
-	return 0;
-}
-
-static void write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (size_t)n;
-	}
-}
-
 int cmd_exec(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -172,7 +127,8 @@ int cmd_exec(int argc, char **argv)
 
 	if (file) {
 		/* One byte over the limit, so the library reports ETOOBIG. */
-		if ((status = read_input(&code, &code_len, file, AIMS_EXEC_MAX_CODE + 1, "code")))
+		if ((status = cli_read_input(&code, &code_len, file, AIMS_EXEC_MAX_CODE + 1, "code",
+					     "exec")))
 			goto out;
 		req.code = code;
 		req.code_len = code_len;
@@ -181,8 +137,8 @@ int cmd_exec(int argc, char **argv)
 		req.code_len = strlen(code_arg);
 	}
 	if (stdin_path) {
-		if ((status = read_input(&input, &input_len, stdin_path, AIMS_EXEC_MAX_STDIN,
-					 "input")))
+		if ((status = cli_read_input(&input, &input_len, stdin_path, AIMS_EXEC_MAX_STDIN,
+					     "input", "exec")))
 			goto out;
 		req.stdin_data = input;
 		req.stdin_len = input_len;
@@ -200,21 +156,7 @@ int cmd_exec(int argc, char **argv)
 			status = EXIT_FAIL;
 		goto out;
 	}
-	fflush(stdout);
-	write_all(1, result->stdout_data, result->stdout_len);
-	write_all(2, result->stderr_data, result->stderr_len);
-	if (result->error)
-		cli_fail("exec", "%s", result->error);
-	if (result->exit_code > 0)
-		status = result->exit_code;
-	else if (result->exit_code == 0)
-		status = result->error ? EXIT_FAIL : EXIT_OK;
-	else {
-		if (!result->error)
-			cli_fail("exec", "the program was killed by signal %d",
-				 result->term_signal);
-		status = EXIT_FAIL;
-	}
+	status = cli_exec_output(result, "exec");
 out:
 	aims_exec_result_free(result);
 	free(code);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aims/sandbox.h"
 #include "aims/server.h"
 #include "cli.h"
 
@@ -166,6 +167,7 @@ int cmd_serve(int argc, char **argv)
 	aims_server_shutdown(srv);
 out:
 	aims_server_free(srv);
+	aims_sandbox_shutdown(); /* the pooled cgroups */
 	aims_registry_free(reg);
 	cli_paths_free(&paths);
 	if (token) {

@@ -101,19 +101,19 @@ static int validate(const aims_exec_request *req, aims_error *err)
 	return 0;
 }
 
-/* The request's entries, then the base entries it does not override. */
-static void build_env(const char **envp, const aims_exec_request *req)
+/* The given entries, then the base entries they do not override. */
+static void build_env(const char **envp, const char *const *env)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; req->env && req->env[i]; i++)
-		envp[n++] = req->env[i];
+	for (size_t i = 0; env && env[i]; i++)
+		envp[n++] = env[i];
 	for (size_t i = 0; base_env[i]; i++) {
 		size_t name_len = (size_t)(strchr(base_env[i], '=') - base_env[i]) + 1;
 		bool overridden = false;
 
-		for (size_t j = 0; req->env && req->env[j]; j++)
-			overridden |= strncmp(req->env[j], base_env[i], name_len) == 0;
+		for (size_t j = 0; env && env[j]; j++)
+			overridden |= strncmp(env[j], base_env[i], name_len) == 0;
 		if (!overridden)
 			envp[n++] = base_env[i];
 	}
@@ -137,7 +137,7 @@ static int run_local(aims_exec_result **out, const aims_exec_request *req, aims_
 		return aims_error_set(err, AIMS_EUNSUPPORTED,
 				      "packages are not supported by the local backend yet: "
 				      "run without packages or use the e2b backend");
-	build_env(envp, req);
+	build_env(envp, req->env);
 	aims_sandbox_config_init(&cfg);
 	cfg.program = interpreters[req->language].program;
 	argv[0] = cfg.program;
@@ -172,4 +172,45 @@ int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_err
 	case AIMS_BACKEND_AUTO: break;
 	}
 	return run_local(out, req, err);
+}
+
+#define COMMAND_MAX (64u << 10)
+
+int aims_exec_command(aims_exec_result **out, const char *command, const char *const *env,
+		      const char *stdin_data, size_t stdin_len, uint32_t timeout_ms, int cancel_fd,
+		      aims_error *err)
+{
+	const char *envp[AIMS_SANDBOX_MAX_ENV + 1];
+	const char *argv[] = {"/bin/sh", "-c", command, NULL};
+	aims_sandbox_config cfg;
+	size_t n;
+
+	if (!command || !*command)
+		return aims_error_set(err, AIMS_EINVALID, "the command is empty");
+	if (strlen(command) > COMMAND_MAX)
+		return aims_error_set(err, AIMS_ETOOBIG, "the command is over %u bytes",
+				      COMMAND_MAX);
+	if (timeout_ms > AIMS_EXEC_MAX_TIMEOUT_MS)
+		return aims_error_set(err, AIMS_EINVALID,
+				      "timeout of %u ms is over the maximum of %u ms", timeout_ms,
+				      AIMS_EXEC_MAX_TIMEOUT_MS);
+	for (n = 0; env && env[n]; n++) {
+		if (n >= AIMS_SANDBOX_MAX_ENV - 8)
+			return aims_error_set(err, AIMS_ETOOBIG, "too many environment variables");
+		if (!valid_env_entry(env[n]))
+			return aims_error_set(err, AIMS_EINVALID,
+					      "environment entry '%.40s' is not NAME=VALUE",
+					      env[n]);
+	}
+	build_env(envp, env);
+	aims_sandbox_config_init(&cfg);
+	cfg.program = argv[0];
+	cfg.argv = argv;
+	cfg.env = envp;
+	cfg.stdin_data = stdin_data;
+	cfg.stdin_len = stdin_data ? stdin_len : 0;
+	if (timeout_ms)
+		cfg.wall_ms = timeout_ms;
+	cfg.cancel_fd = cancel_fd;
+	return aims_sandbox_run(out, &cfg, err);
 }

@@ -155,10 +155,14 @@ static void test_openapi(void **state)
 					if (!json)
 						fail_msg("%s %s: not JSON: %s", method,
 							 path->string, got.body);
-					cJSON_ArrayForEach(req, cJSON_GetObjectItem(schema, "requir"
-											    "e"
-											    "d")) if (
-						!cJSON_GetObjectItem(json, req->valuestring))
+					cJSON_ArrayForEach(
+						req,
+						cJSON_GetObjectItem(
+							schema,
+							"requir"
+							"e"
+							"d")) if (!cJSON_GetObjectItem(json,
+										       req->valuestring))
 						fail_msg("%s %s: documented field '%s' missing: %s",
 							 method, path->string, req->valuestring,
 							 got.body);
