@@ -1,0 +1,695 @@
+/*
+ * validate.c - the validator: copies the loader's problems, adds the rules
+ * that need the whole file, the file system or other files (SPEC §3), and
+ * sorts everything into a result.
+ *
+ * The loader already parsed every file (on several threads, in the
+ * registry); what is left here is cheap per file (string checks, one JSON
+ * parse per ```json block, one stat per listed file with --root) plus two
+ * passes over the registry: duplicate ids (its conflicts) and triggers
+ * shared between definitions (one hash table).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "aims/json.h"
+#include "aims/validate.h"
+#include "core/arena.h"
+
+struct aims_validation {
+	aims_arena arena;
+	aims_diagnostic *diags;
+	size_t count, cap;
+	aims_validate_file *files;
+	size_t file_count;
+	size_t errors, warnings;
+	bool strict;
+};
+
+static const aims_validate_options default_options = {NULL, false, 0};
+
+/* ---- Diagnostics ---------------------------------------------------------- */
+
+/* Copies text into dst (size > 0) replacing invalid UTF-8 with U+FFFD, so
+ * every format can carry the message (JSON needs valid UTF-8). */
+static void utf8_clean(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = 0;
+
+	while (*s && n + 4 < size) {
+		size_t len = 0;
+
+		if (s[0] < 0x80)
+			len = 1;
+		else if (s[0] >= 0xC2 && s[0] <= 0xDF)
+			len = 2;
+		else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+			len = 3;
+		else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+			len = 4;
+		for (size_t i = 1; i < len; i++)
+			if ((s[i] & 0xC0) != 0x80)
+				len = 0;
+		/* Overlong 3/4-byte forms, surrogates and > U+10FFFF. */
+		if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+			len = 0;
+		if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+			len = 0;
+		if (!len) {
+			memcpy(dst + n, "\xEF\xBF\xBD", 3);
+			n += 3;
+			s++;
+			continue;
+		}
+		memcpy(dst + n, s, len);
+		n += len;
+		s += len;
+	}
+	dst[n] = '\0';
+}
+
+typedef struct checker {
+	aims_validation *v;
+	const aims_validate_options *opts;
+	int rc;
+} checker;
+
+static void vdiag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		  const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static void vdiag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		  const char *fmt, va_list ap)
+{
+	aims_validation *v = c->v;
+	char raw[AIMS_ERROR_MESSAGE_MAX], clean[AIMS_ERROR_MESSAGE_MAX * 2];
+	aims_diagnostic *d;
+
+	if (c->rc < 0 || v->count >= AIMS_VALIDATE_MAX_DIAGNOSTICS)
+		return;
+	if (v->count == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		aims_diagnostic *bigger = realloc(v->diags, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			c->rc = AIMS_ENOMEM;
+			return;
+		}
+		v->diags = bigger;
+		v->cap = cap;
+	}
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	utf8_clean(clean, sizeof(clean), raw);
+	d = &v->diags[v->count];
+	if (!(d->message = aims_arena_strdup(&v->arena, clean))) {
+		c->rc = AIMS_ENOMEM;
+		return;
+	}
+	d->rule = rule;
+	d->severity = v->strict ? AIMS_SEVERITY_ERROR : severity;
+	d->path = v->files[file].path;
+	/* "The whole file" (line 0) is shown as its first line. */
+	d->pos.line = pos.line ? pos.line : 1;
+	d->pos.col = pos.line && pos.col ? pos.col : 1;
+	v->count++;
+	if (d->severity == AIMS_SEVERITY_ERROR)
+		v->files[file].errors++;
+	else
+		v->files[file].warnings++;
+}
+
+static void diag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void diag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, file, rule, severity, pos, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- Per-file rules ------------------------------------------------------ */
+
+static const aims_pos file_start = {1, 1};
+
+static bool is_slug(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+static bool is_env_name(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* Number of code points in s, leading and trailing blanks left out. */
+static size_t trimmed_chars(const char *s)
+{
+	const char *end = s + strlen(s);
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (; s < end; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* A required string field: absent, null or empty is reported; a value of
+ * the wrong type was already reported by the loader. */
+static void check_required(checker *c, size_t file, const aims_manifest *m, const char *key,
+			   const aims_field *field, const char *rule)
+{
+	const aims_yaml_node *value = aims_yaml_get(m->root, key);
+
+	if (!value) {
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, file_start, "no '%s'", key);
+		return;
+	}
+	if (value->type != AIMS_YAML_SCALAR)
+		return;
+	if (!field->str || trimmed_chars(field->str) == 0)
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, value->pos, "'%s' is empty", key);
+}
+
+static void check_env_names(checker *c, size_t file, const aims_strlist *list, const char *what)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (!is_env_name(list->items[i]))
+			diag(c, file, "bad-env-name", AIMS_SEVERITY_ERROR, list->pos[i],
+			     "%s: '%s' is not an environment variable name ([A-Z_][A-Z0-9_]*)",
+			     what, list->items[i]);
+}
+
+static void check_docs_url(checker *c, size_t file, const aims_manifest *m)
+{
+	const char *url = m->docs_url.str;
+	size_t skip = 0;
+
+	if (!url)
+		return;
+	if (strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	if (!skip || !url[skip] || url[skip] == '/' || strpbrk(url, " \t\r\n"))
+		diag(c, file, "docs-url", AIMS_SEVERITY_WARNING, m->docs_url.pos,
+		     "docs_url '%s' is not an absolute http:// or https:// URL", url);
+}
+
+/* Line and column (1-based, in characters) of byte offset in text. */
+static aims_pos offset_pos(const char *text, size_t offset)
+{
+	aims_pos pos = {1, 1};
+
+	for (size_t i = 0; i < offset && text[i]; i++) {
+		if (text[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			pos.col++;
+		}
+	}
+	return pos;
+}
+
+static bool is_json_info(const char *info)
+{
+	size_t len = strcspn(info, " \t{");
+
+	return len == 4 && strncasecmp(info, "json", 4) == 0;
+}
+
+static void check_json_blocks(checker *c, size_t file, const aims_manifest *m)
+{
+	for (size_t i = 0; i < m->code_block_count; i++) {
+		const aims_code_block *b = &m->code_blocks[i];
+		size_t len = strlen(b->literal), offset = 0;
+		aims_pos at;
+		int rc;
+
+		if (!is_json_info(b->info) || strspn(b->literal, " \t\r\n") == len)
+			continue;
+		rc = aims_json_check(b->literal, len, &offset);
+		if (rc == AIMS_ENOMEM) {
+			c->rc = rc;
+			return;
+		}
+		if (rc == 0)
+			continue;
+		at = offset_pos(b->literal, offset);
+		at.line += b->line; /* the literal starts on the line after the fence */
+		diag(c, file, "json-block", AIMS_SEVERITY_WARNING, at,
+		     "the ```json block opened on line %u is not valid JSON (stops here)", b->line);
+	}
+}
+
+static void check_files_exist(checker *c, size_t file, const aims_strlist *list, const char *what)
+{
+	const char *root = c->opts->root;
+	aims_buf path;
+
+	aims_buf_init(&path, 64 * 1024);
+	for (size_t i = 0; i < list->count; i++) {
+		const char *item = list->items[i];
+		struct stat st;
+
+		aims_buf_reset(&path);
+		while (*item == '/')
+			item++;
+		if (aims_buf_puts(&path, root) < 0 || aims_buf_puts(&path, "/") < 0 ||
+		    aims_buf_puts(&path, item) < 0) {
+			c->rc = AIMS_ENOMEM;
+			break;
+		}
+		if (stat(path.ptr, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+			diag(c, file, "file-not-found", AIMS_SEVERITY_WARNING, list->pos[i],
+			     "%s: '%s' does not exist under %s", what, list->items[i], root);
+	}
+	aims_buf_free(&path);
+}
+
+static void check_file(checker *c, size_t file, const aims_manifest *m)
+{
+	for (size_t i = 0; i < m->problem_count; i++) {
+		const aims_problem *p = &m->problems[i];
+
+		diag(c, file, p->rule, p->severity, p->pos, "%s", p->message);
+	}
+	if (!m->has_front_matter) {
+		if (m->problem_count == 0)
+			diag(c, file, "not-a-manifest", AIMS_SEVERITY_WARNING, file_start,
+			     "no front matter: a manifest starts with a line '---', then YAML, "
+			     "then '---'");
+		return;
+	}
+	if (!m->root)
+		return; /* the YAML did not give a mapping: already reported */
+
+	check_required(c, file, m, "name", &m->name, "missing-name");
+	check_required(c, file, m, "description", &m->description, "missing-description");
+	if (m->id.str && !m->id_inferred && !is_slug(m->id.str))
+		diag(c, file, "id-not-slug", AIMS_SEVERITY_WARNING, m->id.pos,
+		     "id '%s' is not a slug ([a-z0-9][a-z0-9._-]*)", m->id.str);
+	for (size_t i = 0; i < m->triggers.count; i++) {
+		const char *t = m->triggers.items[i];
+
+		if (trimmed_chars(t) < AIMS_VALIDATE_MIN_TRIGGER)
+			diag(c, file, "trigger-too-short", AIMS_SEVERITY_WARNING,
+			     m->triggers.pos[i],
+			     "trigger '%s' is shorter than %d characters: it would match too "
+			     "much",
+			     t, AIMS_VALIDATE_MIN_TRIGGER);
+	}
+	check_env_names(c, file, &m->dep_env, "dependencies.env");
+	check_env_names(c, file, &m->env_vars, "env_vars");
+	check_docs_url(c, file, m);
+	check_json_blocks(c, file, m);
+	if (c->opts->root) {
+		check_files_exist(c, file, &m->dep_files, "dependencies.files");
+		check_files_exist(c, file, &m->aims_files, "aims_files");
+	}
+}
+
+/* ---- Rules across files ------------------------------------------------- */
+
+typedef struct file_ref {
+	const aims_manifest *m;
+	size_t file;
+} file_ref;
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const aims_manifest *x = ((const file_ref *)a)->m, *y = ((const file_ref *)b)->m;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t file_of(const file_ref *refs, size_t count, const aims_manifest *m)
+{
+	file_ref key = {m, 0};
+	const file_ref *r = bsearch(&key, refs, count, sizeof(*refs), cmp_ref);
+
+	return r ? r->file : (size_t)-1;
+}
+
+/* Where a definition's id was written: the id value, else the file start. */
+static aims_pos id_pos(const aims_manifest *m)
+{
+	return m->id.pos.line && !m->id_inferred ? m->id.pos : file_start;
+}
+
+static void check_conflicts(checker *c, const aims_registry *reg, const file_ref *refs,
+			    size_t count)
+{
+	for (size_t i = 0; i < aims_registry_conflict_count(reg); i++) {
+		const aims_conflict *k = aims_registry_conflict_at(reg, i);
+		size_t file = file_of(refs, count, k->loser);
+
+		if (file == (size_t)-1)
+			continue;
+		diag(c, file, "duplicate-id", AIMS_SEVERITY_ERROR, id_pos(k->loser),
+		     "duplicate %s id '%s'%s: already defined in %s:%u (that one is used)",
+		     aims_kind_name(k->loser->kind), k->loser->id.str,
+		     k->loser->id_inferred ? " (derived)" : "", k->winner->path,
+		     id_pos(k->winner).line);
+	}
+}
+
+/* A trigger as routing compares it: ASCII case folded, blanks collapsed. */
+static char *normalize_trigger(aims_arena *arena, const char *t)
+{
+	char *out = aims_arena_alloc(arena, strlen(t) + 1);
+	size_t n = 0;
+	bool blank = false;
+
+	if (!out)
+		return NULL;
+	for (; *t; t++) {
+		unsigned char ch = (unsigned char)*t;
+
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+			blank = n > 0;
+			continue;
+		}
+		if (blank)
+			out[n++] = ' ';
+		blank = false;
+		out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	out[n] = '\0';
+	return out;
+}
+
+typedef struct trigger_slot {
+	const char *key; /* NULL: empty */
+	aims_kind kind;
+	const aims_manifest *m;
+	aims_pos pos;
+} trigger_slot;
+
+static uint64_t hash_trigger(aims_kind kind, const char *key)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+static void check_shared_triggers(checker *c, const aims_registry *reg, const file_ref *refs,
+				  size_t count)
+{
+	size_t total = 0, cap = 16, mask;
+	trigger_slot *table = NULL;
+	aims_arena keys;
+
+	aims_arena_init(&keys);
+	for (size_t i = 0; i < aims_registry_count(reg); i++)
+		total += aims_registry_at(reg, i)->triggers.count;
+	while (cap < total * 2)
+		cap *= 2;
+	if (!(table = calloc(cap, sizeof(*table)))) {
+		c->rc = AIMS_ENOMEM;
+		goto out;
+	}
+	mask = cap - 1;
+	for (size_t i = 0; i < aims_registry_count(reg); i++) {
+		const aims_manifest *m = aims_registry_at(reg, i);
+
+		if (!m->root || !aims_status_routable(m->status))
+			continue;
+		for (size_t t = 0; t < m->triggers.count; t++) {
+			char *key = normalize_trigger(&keys, m->triggers.items[t]);
+			size_t h;
+
+			if (!key) {
+				c->rc = AIMS_ENOMEM;
+				goto out;
+			}
+			if (!*key)
+				continue;
+			for (h = hash_trigger(m->kind, key) & mask; table[h].key; h = (h + 1) & mask)
+				if (table[h].kind == m->kind && strcmp(table[h].key, key) == 0)
+					break;
+			if (!table[h].key) {
+				table[h].key = key;
+				table[h].kind = m->kind;
+				table[h].m = m;
+				table[h].pos = m->triggers.pos[t];
+			} else if (table[h].m != m) {
+				size_t file = file_of(refs, count, m);
+
+				if (file != (size_t)-1)
+					diag(c, file, "trigger-shared", AIMS_SEVERITY_WARNING,
+					     m->triggers.pos[t],
+					     "trigger '%s' is also a trigger of %s '%s' (%s:%u): "
+					     "routing between them is ambiguous",
+					     m->triggers.items[t], aims_kind_name(m->kind),
+					     table[h].m->id.str, table[h].m->path,
+					     table[h].pos.line);
+			}
+		}
+	}
+out:
+	free(table);
+	aims_arena_free(&keys);
+}
+
+/* ---- Results ------------------------------------------------------------- */
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const aims_diagnostic *x = a, *y = b;
+	int r;
+
+	if ((r = strcmp(x->path, y->path)) != 0)
+		return r;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	if ((r = strcmp(x->rule, y->rule)) != 0)
+		return r;
+	return strcmp(x->message, y->message);
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const aims_validate_file *)a)->path, ((const aims_validate_file *)b)->path);
+}
+
+static aims_validation *validation_new(const aims_validate_options *opts, size_t files)
+{
+	aims_validation *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	aims_arena_init(&v->arena);
+	v->strict = opts->strict;
+	if (!(v->files = calloc(files ? files : 1, sizeof(*v->files)))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static int add_file(aims_validation *v, const aims_manifest *m)
+{
+	aims_validate_file *f = &v->files[v->file_count];
+	size_t size = strlen(m->path) * 3 + 5;
+	char *path = aims_arena_alloc(&v->arena, size);
+
+	/* Paths end up in JSON and SARIF, which need UTF-8. */
+	if (!path)
+		return AIMS_ENOMEM;
+	utf8_clean(path, size, m->path);
+	f->path = path;
+	if (m->id.str && !(f->id = aims_arena_strdup(&v->arena, m->id.str)))
+		return AIMS_ENOMEM;
+	f->manifest = m->has_front_matter;
+	f->kind = m->kind;
+	v->file_count++;
+	return 0;
+}
+
+static void finish(aims_validation *v)
+{
+	/* File paths are sorted after the diagnostics point at them: the
+	 * strings stay where they are, only the verdict records move. */
+	if (v->count)
+		qsort(v->diags, v->count, sizeof(*v->diags), cmp_diag);
+	if (v->file_count)
+		qsort(v->files, v->file_count, sizeof(*v->files), cmp_file);
+	for (size_t i = 0; i < v->count; i++) {
+		if (v->diags[i].severity == AIMS_SEVERITY_ERROR)
+			v->errors++;
+		else
+			v->warnings++;
+	}
+}
+
+int aims_validate_registry(aims_validation **out, const aims_registry *reg,
+			   const aims_validate_options *opts, aims_error *err)
+{
+	size_t nfiles = aims_registry_file_count(reg);
+	file_ref *refs = NULL;
+	aims_validation *v;
+	checker c;
+	int rc = 0;
+
+	if (!opts)
+		opts = &default_options;
+	if (!(v = validation_new(opts, nfiles)) ||
+	    !(refs = calloc(nfiles ? nfiles : 1, sizeof(*refs)))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	c.v = v;
+	c.opts = opts;
+	c.rc = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		const aims_manifest *m = aims_registry_file_at(reg, i);
+
+		if ((rc = add_file(v, m)) < 0)
+			goto out;
+		refs[i].m = m;
+		refs[i].file = i;
+		check_file(&c, i, m);
+		if ((rc = c.rc) < 0)
+			goto out;
+	}
+	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
+	check_conflicts(&c, reg, refs, nfiles);
+	check_shared_triggers(&c, reg, refs, nfiles);
+	if ((rc = c.rc) < 0)
+		goto out;
+	finish(v);
+	*out = v;
+	v = NULL;
+out:
+	if (rc < 0)
+		aims_error_set(err, rc, "validating: out of memory");
+	free(refs);
+	aims_validate_free(v);
+	return rc;
+}
+
+int aims_validate_paths(aims_validation **out, const char *const *paths, size_t count,
+			const aims_validate_options *opts, aims_error *err)
+{
+	aims_registry *reg = NULL;
+	int rc;
+
+	if (!opts)
+		opts = &default_options;
+	if ((rc = aims_registry_new(&reg, err)) < 0)
+		return rc;
+	aims_registry_set_threads(reg, opts->threads);
+	if (count == 0)
+		rc = aims_registry_add_default(reg, err);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = aims_registry_add_path(reg, paths[i], err);
+	if (rc == 0)
+		rc = aims_validate_registry(out, reg, opts, err);
+	aims_registry_free(reg);
+	return rc;
+}
+
+int aims_validate_text(aims_validation **out, const char *path, const char *text, size_t len,
+		       const aims_validate_options *opts, aims_error *err)
+{
+	aims_manifest *m = NULL;
+	aims_validation *v = NULL;
+	checker c;
+	int rc;
+
+	if (!opts)
+		opts = &default_options;
+	if ((rc = aims_manifest_parse(&m, path, text, len, err)) < 0)
+		return rc;
+	if (!(v = validation_new(opts, 1)) || (rc = add_file(v, m)) < 0) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	c.v = v;
+	c.opts = opts;
+	c.rc = 0;
+	check_file(&c, 0, m);
+	if ((rc = c.rc) < 0)
+		goto out;
+	finish(v);
+	*out = v;
+	v = NULL;
+out:
+	if (rc < 0)
+		aims_error_set(err, rc, "validating: out of memory");
+	aims_validate_free(v);
+	aims_manifest_free(m);
+	return rc;
+}
+
+void aims_validate_free(aims_validation *v)
+{
+	if (!v)
+		return;
+	free(v->diags);
+	free(v->files);
+	aims_arena_free(&v->arena);
+	free(v);
+}
+
+size_t aims_validate_count(const aims_validation *v)
+{
+	return v->count;
+}
+
+const aims_diagnostic *aims_validate_at(const aims_validation *v, size_t i)
+{
+	return i < v->count ? &v->diags[i] : NULL;
+}
+
+size_t aims_validate_file_count(const aims_validation *v)
+{
+	return v->file_count;
+}
+
+const aims_validate_file *aims_validate_file_at(const aims_validation *v, size_t i)
+{
+	return i < v->file_count ? &v->files[i] : NULL;
+}
+
+size_t aims_validate_errors(const aims_validation *v)
+{
+	return v->errors;
+}
+
+size_t aims_validate_warnings(const aims_validation *v)
+{
+	return v->warnings;
+}
+
+const char *aims_validate_verdict(const aims_validate_file *f)
+{
+	return f->errors ? "errors" : f->warnings ? "warnings" : "ok";
+}
