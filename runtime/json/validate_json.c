@@ -114,8 +114,8 @@ fail:
 
 /* ---- SARIF ----------------------------------------------------------------- */
 
-#define SARIF_SCHEMA                                                                           \
-	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"                  \
+#define SARIF_SCHEMA                                                          \
+	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/" \
 	"sarif-schema-2.1.0.json"
 #define SRCROOT "%SRCROOT%"
 
@@ -221,8 +221,7 @@ static cJSON *sarif_result(const aims_diagnostic *d, const char *base)
 	    !cJSON_AddStringToObject(result, "level", aims_validate_severity_name(d->severity)) ||
 	    !cJSON_AddItemToObject(result, "message", text_object(d->message)) ||
 	    !(locations = cJSON_AddArrayToObject(result, "locations")) ||
-	    !(location = cJSON_CreateObject()) ||
-	    !cJSON_AddItemToArray(locations, location) ||
+	    !(location = cJSON_CreateObject()) || !cJSON_AddItemToArray(locations, location) ||
 	    !(physical = cJSON_AddObjectToObject(location, "physicalLocation")) ||
 	    !(artifact = cJSON_AddObjectToObject(physical, "artifactLocation")) ||
 	    !cJSON_AddStringToObject(artifact, "uri", uri) ||

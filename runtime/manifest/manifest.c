@@ -562,6 +562,9 @@ static void resolve_kind_and_id(loader *l, const char *path)
 {
 	aims_manifest *m = &l->m->pub;
 	aims_pos file_pos = {1, 1};
+	/* When the YAML gave no mapping, that is the one problem to report:
+	 * "no type" and "no id" would only repeat it. */
+	bool report = m->root != NULL;
 
 	if (m->type.str) {
 		m->kind = aims_kind_parse(m->type.str);
@@ -578,11 +581,11 @@ static void resolve_kind_and_id(loader *l, const char *path)
 				"type '%s' is not one of task, skill, hook, tool%s%s", m->type.str,
 				inferred ? "; inferred " : "",
 				inferred ? aims_kind_name(inferred) : "");
-		else if (inferred)
+		else if (inferred && report)
 			problem(l, "inferred-type", AIMS_SEVERITY_WARNING, file_pos,
 				"no type: inferred '%s' from the file name or directory",
 				aims_kind_name(inferred));
-		else
+		else if (!inferred && report)
 			problem(l, "missing-type", AIMS_SEVERITY_WARNING, file_pos,
 				"no type, and none can be inferred from the file name or "
 				"directory");
@@ -612,9 +615,10 @@ static void resolve_kind_and_id(loader *l, const char *path)
 		if (*slug) {
 			m->id.str = slug;
 			m->id_inferred = true;
-			problem(l, "missing-id", AIMS_SEVERITY_WARNING,
-				m->id.key_pos.line ? m->id.key_pos : file_pos,
-				"no id: using '%s' derived from the %s", slug, from);
+			if (report)
+				problem(l, "missing-id", AIMS_SEVERITY_WARNING,
+					m->id.key_pos.line ? m->id.key_pos : file_pos,
+					"no id: using '%s' derived from the %s", slug, from);
 		}
 	}
 

@@ -248,6 +248,23 @@ static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_er
 	}
 }
 
+/* The mark (0-based line, column in characters) of byte offset in text. */
+static yaml_mark_t mark_at(const char *text, size_t len, size_t offset)
+{
+	yaml_mark_t mark = {0, 0, 0};
+
+	for (size_t i = 0; i < offset && i < len; i++) {
+		if (text[i] == '\n') {
+			mark.line++;
+			mark.column = 0;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			mark.column++;
+		}
+	}
+	mark.index = offset;
+	return mark;
+}
+
 int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_arena *arena,
 			const char *text, size_t len, uint32_t line_offset, aims_error *err)
 {
@@ -268,6 +285,25 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
 		if (!yaml_parser_parse(&parser, &ev)) {
 			yaml_mark_t mark = parser.problem_mark;
 
+			/* Reader errors (bad UTF-8, control characters) carry a
+			 * byte offset instead of a mark. */
+			if (parser.error == YAML_READER_ERROR) {
+				size_t at = parser.problem_offset;
+
+				/* A bad trailing octet: point at the character
+				 * it breaks (its leading octet). */
+				if (parser.problem && strstr(parser.problem, "trailing")) {
+					for (int k = 0;
+					     k < 3 && at > 0 && at <= len &&
+					     ((unsigned char)text[at - 1] & 0xC0) == 0x80;
+					     k++)
+						at--;
+					if (at > 0 && at <= len &&
+					    (unsigned char)text[at - 1] >= 0xC0)
+						at--;
+				}
+				mark = mark_at(text, len, at);
+			}
 			*err_pos = pos_of(&b, mark);
 			if (parser.error == YAML_MEMORY_ERROR)
 				rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");

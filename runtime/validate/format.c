@@ -130,8 +130,7 @@ static const char *plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
-int aims_validate_format_text(aims_buf *buf, const aims_validation *v, const char *base,
-			      bool color)
+int aims_validate_format_text(aims_buf *buf, const aims_validation *v, const char *base, bool color)
 {
 	int rc = 0;
 
@@ -174,8 +173,12 @@ static int put_github(aims_buf *buf, const char *s, bool property)
 		case '%': rc = aims_buf_puts(buf, "%25"); break;
 		case '\r': rc = aims_buf_puts(buf, "%0D"); break;
 		case '\n': rc = aims_buf_puts(buf, "%0A"); break;
-		case ':': rc = property ? aims_buf_puts(buf, "%3A") : aims_buf_append(buf, s, 1); break;
-		case ',': rc = property ? aims_buf_puts(buf, "%2C") : aims_buf_append(buf, s, 1); break;
+		case ':':
+			rc = property ? aims_buf_puts(buf, "%3A") : aims_buf_append(buf, s, 1);
+			break;
+		case ',':
+			rc = property ? aims_buf_puts(buf, "%2C") : aims_buf_append(buf, s, 1);
+			break;
 		default: rc = aims_buf_append(buf, s, 1); break;
 		}
 	}
@@ -194,11 +197,11 @@ int aims_validate_format_github(aims_buf *buf, const aims_validation *v, const c
 		aims_buf_reset(&path);
 		if ((rc = aims_validate_display_path(&path, d->path, base)) < 0)
 			break;
-		if ((rc = aims_buf_printf(buf, "::%s file=",
-					  aims_validate_severity_name(d->severity))) < 0 ||
+		if ((rc = aims_buf_printf(
+			     buf, "::%s file=", aims_validate_severity_name(d->severity))) < 0 ||
 		    (rc = put_github(buf, path.ptr ? path.ptr : "", true)) < 0 ||
-		    (rc = aims_buf_printf(buf, ",line=%u,col=%u,title=", d->pos.line,
-					  d->pos.col)) < 0 ||
+		    (rc = aims_buf_printf(buf, ",line=%u,col=%u,title=", d->pos.line, d->pos.col)) <
+			    0 ||
 		    (rc = put_github(buf, d->rule, true)) < 0 ||
 		    (rc = aims_buf_puts(buf, "::")) < 0 ||
 		    (rc = put_github(buf, d->message, false)) < 0)

@@ -449,7 +449,8 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 			}
 			if (!*key)
 				continue;
-			for (h = hash_trigger(m->kind, key) & mask; table[h].key; h = (h + 1) & mask)
+			for (h = hash_trigger(m->kind, key) & mask; table[h].key;
+			     h = (h + 1) & mask)
 				if (table[h].kind == m->kind && strcmp(table[h].key, key) == 0)
 					break;
 			if (!table[h].key) {

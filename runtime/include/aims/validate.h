@@ -29,7 +29,8 @@ extern "C" {
 #define AIMS_VALIDATE_MAX_DIAGNOSTICS 1000000	   /* beyond this, the rest are dropped */
 
 /* Where SARIF and the docs point users for the rules. */
-#define AIMS_VALIDATE_INFO_URI "https://github.com/aims-runtime/aims/blob/main/docs/manifest-reference.md"
+#define AIMS_VALIDATE_INFO_URI \
+	"https://github.com/aims-runtime/aims/blob/main/docs/manifest-reference.md"
 
 /* A rule: its stable id, default severity, one-line summary and a short
  * help text (what triggers it, how to fix it). Static. */
