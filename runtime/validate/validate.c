@@ -178,18 +178,19 @@ static size_t trimmed_chars(const char *s)
 /* A required string field: absent, null or empty is reported; a value of
  * the wrong type was already reported by the loader. */
 static void check_required(checker *c, size_t file, const aims_manifest *m, const char *key,
-			   const aims_field *field, const char *rule)
+			   const aims_field *field, const char *rule, const char *what)
 {
 	const aims_yaml_node *value = aims_yaml_get(m->root, key);
 
 	if (!value) {
-		diag(c, file, rule, AIMS_SEVERITY_ERROR, file_start, "no '%s'", key);
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, file_start, "no '%s': add %s", key, what);
 		return;
 	}
 	if (value->type != AIMS_YAML_SCALAR)
 		return;
 	if (!field->str || trimmed_chars(field->str) == 0)
-		diag(c, file, rule, AIMS_SEVERITY_ERROR, value->pos, "'%s' is empty", key);
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, value->pos, "'%s' is empty: write %s", key,
+		     what);
 }
 
 static void check_env_names(checker *c, size_t file, const aims_strlist *list, const char *what)
@@ -306,8 +307,9 @@ static void check_file(checker *c, size_t file, const aims_manifest *m)
 	if (!m->root)
 		return; /* the YAML did not give a mapping: already reported */
 
-	check_required(c, file, m, "name", &m->name, "missing-name");
-	check_required(c, file, m, "description", &m->description, "missing-description");
+	check_required(c, file, m, "name", &m->name, "missing-name", "a short human-readable name");
+	check_required(c, file, m, "description", &m->description, "missing-description",
+		       "one line saying what it does");
 	if (m->id.str && !m->id_inferred && !is_slug(m->id.str))
 		diag(c, file, "id-not-slug", AIMS_SEVERITY_WARNING, m->id.pos,
 		     "id '%s' is not a slug ([a-z0-9][a-z0-9._-]*)", m->id.str);
@@ -359,6 +361,29 @@ static aims_pos id_pos(const aims_manifest *m)
 	return m->id.pos.line && !m->id_inferred ? m->id.pos : file_start;
 }
 
+/* True when two manifests were loaded from the same file (named twice, or
+ * once directly and once through its directory). */
+static bool same_file(const aims_manifest *a, const aims_manifest *b)
+{
+	struct stat sa, sb;
+
+	return stat(a->path, &sa) == 0 && stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Marks in skip[] the files that repeat a file already loaded: they are
+ * not checked twice and are no duplicate of themselves. */
+static void find_repeats(const aims_registry *reg, const file_ref *refs, size_t count, bool *skip)
+{
+	for (size_t i = 0; i < aims_registry_conflict_count(reg); i++) {
+		const aims_conflict *k = aims_registry_conflict_at(reg, i);
+		size_t file = file_of(refs, count, k->loser);
+
+		if (file != (size_t)-1 && same_file(k->winner, k->loser))
+			skip[file] = true;
+	}
+}
+
 static void check_conflicts(checker *c, const aims_registry *reg, const file_ref *refs,
 			    size_t count)
 {
@@ -367,7 +392,7 @@ static void check_conflicts(checker *c, const aims_registry *reg, const file_ref
 		size_t file = file_of(refs, count, k->loser);
 
 		if (file == (size_t)-1)
-			continue;
+			continue; /* the same file loaded twice */
 		diag(c, file, "duplicate-id", AIMS_SEVERITY_ERROR, id_pos(k->loser),
 		     "duplicate %s id '%s'%s: already defined in %s:%u (that one is used)",
 		     aims_kind_name(k->loser->kind), k->loser->id.str,
@@ -555,6 +580,8 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 {
 	size_t nfiles = aims_registry_file_count(reg);
 	file_ref *refs = NULL;
+	size_t *slot_of = NULL; /* registry file index -> result file index */
+	bool *skip = NULL;
 	aims_validation *v;
 	checker c;
 	int rc = 0;
@@ -562,7 +589,9 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 	if (!opts)
 		opts = &default_options;
 	if (!(v = validation_new(opts, nfiles)) ||
-	    !(refs = calloc(nfiles ? nfiles : 1, sizeof(*refs)))) {
+	    !(refs = calloc(nfiles ? nfiles : 1, sizeof(*refs))) ||
+	    !(slot_of = calloc(nfiles ? nfiles : 1, sizeof(*slot_of))) ||
+	    !(skip = calloc(nfiles ? nfiles : 1, sizeof(*skip)))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
@@ -570,17 +599,26 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 	c.opts = opts;
 	c.rc = 0;
 	for (size_t i = 0; i < nfiles; i++) {
+		refs[i].m = aims_registry_file_at(reg, i);
+		refs[i].file = i;
+	}
+	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
+	find_repeats(reg, refs, nfiles, skip);
+	for (size_t i = 0; i < nfiles; i++) {
 		const aims_manifest *m = aims_registry_file_at(reg, i);
 
+		if (skip[i])
+			continue;
+		slot_of[i] = v->file_count;
 		if ((rc = add_file(v, m)) < 0)
 			goto out;
-		refs[i].m = m;
-		refs[i].file = i;
-		check_file(&c, i, m);
+		check_file(&c, slot_of[i], m);
 		if ((rc = c.rc) < 0)
 			goto out;
 	}
-	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
+	/* From here on, refs map manifests to result files. */
+	for (size_t i = 0; i < nfiles; i++)
+		refs[i].file = skip[refs[i].file] ? (size_t)-1 : slot_of[refs[i].file];
 	check_conflicts(&c, reg, refs, nfiles);
 	check_shared_triggers(&c, reg, refs, nfiles);
 	if ((rc = c.rc) < 0)
@@ -592,6 +630,8 @@ out:
 	if (rc < 0)
 		aims_error_set(err, rc, "validating: out of memory");
 	free(refs);
+	free(slot_of);
+	free(skip);
 	aims_validate_free(v);
 	return rc;
 }
