@@ -271,7 +271,8 @@ int main(int argc, char **argv)
 			}
 		}
 		if (passed + failed < 60) {
-			printf("FAIL only %zu cases: the corpus needs at least 60\n", passed + failed);
+			printf("FAIL only %zu cases: the corpus needs at least 60\n",
+			       passed + failed);
 			failed++;
 		}
 	}
