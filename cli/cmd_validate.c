@@ -59,9 +59,12 @@ static int print_buf(const aims_buf *buf)
 int cmd_validate(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},	  {"strict", no_argument, NULL, 's'},
-		{"format", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
-		{"skills", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+		{"root", required_argument, NULL, 'r'},
+		{"strict", no_argument, NULL, 's'},
+		{"format", required_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
+		{"skills", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	aims_validate_options opts = {NULL, false, 0};
@@ -115,9 +118,7 @@ int cmd_validate(int argc, char **argv)
 	switch (format) {
 	case FORMAT_TEXT: rc = aims_validate_format_text(&out, v, cwd, cli_color(stdout)); break;
 	case FORMAT_GITHUB: rc = aims_validate_format_github(&out, v, cwd); break;
-	case FORMAT_JSON:
-		code = cli_print_json(aims_json_validation(v, cwd), true);
-		break;
+	case FORMAT_JSON: code = cli_print_json(aims_json_validation(v, cwd), true); break;
 	case FORMAT_SARIF: code = cli_print_json(aims_json_sarif(v, cwd), true); break;
 	}
 	if (format == FORMAT_TEXT || format == FORMAT_GITHUB) {

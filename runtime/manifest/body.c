@@ -49,7 +49,9 @@ static scratch_header *header_of(void *ptr)
 	return (scratch_header *)((char *)ptr - offsetof(scratch_header, data));
 }
 
-static void *scratch_calloc(size_t count, size_t size)
+/* A block of count * size bytes, zeroed when zero (calloc) - cmark's
+ * buffers grown through realloc need not be. */
+static void *scratch_block(size_t count, size_t size, bool zero)
 {
 	scratch_space *s = scratch_in_use;
 	scratch_chunk *c = s->head;
@@ -76,10 +78,16 @@ static void *scratch_calloc(size_t count, size_t size)
 	}
 	h = (scratch_header *)((char *)c->data + at);
 	c->used = at + need;
-	memset(h, 0, need);
+	if (zero)
+		memset(h->data, 0, need - sizeof(*h));
 	h->size = need - sizeof(*h);
 	s->last = h->data;
 	return h->data;
+}
+
+static void *scratch_calloc(size_t count, size_t size)
+{
+	return scratch_block(count, size, true);
 }
 
 static void *scratch_realloc(void *ptr, size_t size)
@@ -89,7 +97,7 @@ static void *scratch_realloc(void *ptr, size_t size)
 	void *grown;
 
 	if (!ptr)
-		return scratch_calloc(1, size);
+		return scratch_block(1, size, false);
 	h = header_of(ptr);
 	if (size <= h->size)
 		return ptr;
@@ -101,13 +109,12 @@ static void *scratch_realloc(void *ptr, size_t size)
 		size_t need = (sizeof(*h) + size + align - 1) & ~(align - 1);
 
 		if (start + need <= c->size) {
-			memset((char *)c->data + c->used, 0, start + need - c->used);
 			c->used = start + need;
 			h->size = need - sizeof(*h);
 			return ptr;
 		}
 	}
-	grown = scratch_calloc(1, size);
+	grown = scratch_block(1, size, false);
 	memcpy(grown, ptr, h->size);
 	return grown;
 }
@@ -320,6 +327,7 @@ int manifest_body_parse(manifest_impl *impl)
 			b->info = aims_arena_strdup(arena, info ? info : "");
 			b->literal = aims_arena_strdup(arena, literal ? literal : "");
 			b->line = (uint32_t)line + offset;
+			b->col = (uint32_t)cmark_node_get_start_column(node);
 			if (!b->info || !b->literal) {
 				rc = AIMS_ENOMEM;
 				goto out;

@@ -716,8 +716,40 @@ static int load_front_matter(loader *l, const char *text, size_t len)
 	return l->rc;
 }
 
+/* True when body may contain a fenced block whose info string starts with
+ * "json": a fence run (``` or ~~~) followed by blanks and "json" in any
+ * case. A superset of what cmark can read as a ```json block. */
+static bool may_hold_json_block(const char *body, size_t len)
+{
+	const char *end = body + len;
+
+	for (const char *p = body; p < end; p++) {
+		const char *q;
+
+		if (*p != '`' && *p != '~')
+			continue;
+		q = p;
+		while (q < end && *q == *p)
+			q++;
+		if (q - p >= 3) {
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (end - q >= 4 && strncasecmp(q, "json", 4) == 0)
+				return true;
+		}
+		p = q - 1;
+	}
+	return false;
+}
+
 int aims_manifest_parse(aims_manifest **out, const char *path, const char *data, size_t len,
 			aims_error *err)
+{
+	return aims_manifest_parse_flags(out, path, data, len, 0, err);
+}
+
+int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char *data, size_t len,
+			      unsigned flags, aims_error *err)
 {
 	const char *fm_start = NULL, *fm_end = NULL, *body_start = NULL;
 	manifest_impl *impl;
@@ -764,8 +796,12 @@ int aims_manifest_parse(aims_manifest **out, const char *path, const char *data,
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_body_parse(impl)) < 0)
-		goto out;
+	if (!(flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) ||
+	    may_hold_json_block(m->body, m->body_len)) {
+		if ((rc = manifest_body_parse(impl)) < 0)
+			goto out;
+		m->body_parsed = true;
+	}
 done:
 	*out = m;
 	impl = NULL;
@@ -779,13 +815,18 @@ out:
 
 int aims_manifest_load(aims_manifest **out, const char *path, aims_error *err)
 {
+	return aims_manifest_load_flags(out, path, 0, err);
+}
+
+int aims_manifest_load_flags(aims_manifest **out, const char *path, unsigned flags, aims_error *err)
+{
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((rc = aims_file_read(&data, &len, path, AIMS_MANIFEST_MAX_FILE, err)) < 0)
 		return rc;
-	rc = aims_manifest_parse(out, path, data, len, err);
+	rc = aims_manifest_parse_flags(out, path, data, len, flags, err);
 	free(data);
 	return rc;
 }

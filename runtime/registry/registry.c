@@ -36,6 +36,7 @@ struct aims_registry {
 	slot *table; /* open addressing over (kind, id) */
 	size_t table_cap;
 	unsigned threads;
+	unsigned load_flags;
 };
 
 /* ---- Growable arrays and the index ------------------------------------ */
@@ -243,6 +244,7 @@ out:
 
 typedef struct job {
 	char **paths;
+	unsigned flags;
 	aims_manifest **results;
 	size_t count;
 	atomic_size_t next;
@@ -250,13 +252,13 @@ typedef struct job {
 } job;
 
 /* Loads one file; an unreadable file becomes a manifest that says so. */
-static int load_one(aims_manifest **out, const char *path)
+static int load_one(aims_manifest **out, const char *path, unsigned flags)
 {
 	aims_error err;
 	int rc;
 
 	aims_error_clear(&err);
-	rc = aims_manifest_load(out, path, &err);
+	rc = aims_manifest_load_flags(out, path, flags, &err);
 	if (rc == AIMS_ENOMEM || rc == 0)
 		return rc;
 	if ((rc = aims_manifest_parse(out, path, "", 0, NULL)) < 0)
@@ -283,7 +285,7 @@ static void *worker(void *arg)
 
 		if (i >= j->count)
 			break;
-		if (load_one(&j->results[i], j->paths[i]) < 0)
+		if (load_one(&j->results[i], j->paths[i], j->flags) < 0)
 			atomic_store(&j->failed, 1);
 	}
 	return NULL;
@@ -311,6 +313,7 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 	if (!list->count)
 		return 0;
 	j.paths = list->paths;
+	j.flags = reg->load_flags;
 	j.count = list->count;
 	atomic_init(&j.next, 0);
 	atomic_init(&j.failed, 0);
@@ -378,6 +381,11 @@ void aims_registry_set_threads(aims_registry *reg, unsigned threads)
 	reg->threads = threads;
 }
 
+void aims_registry_set_load_flags(aims_registry *reg, unsigned flags)
+{
+	reg->load_flags = flags;
+}
+
 int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err)
 {
 	struct stat st;
@@ -391,7 +399,7 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 	if (!S_ISDIR(st.st_mode)) {
 		aims_manifest *m = NULL;
 
-		if ((rc = load_one(&m, path)) < 0)
+		if ((rc = load_one(&m, path, reg->load_flags)) < 0)
 			return aims_error_set(err, rc, "out of memory");
 		return add_manifest(reg, m) < 0 ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
 						: 0;

@@ -259,7 +259,10 @@ static void check_json_blocks(checker *c, size_t file, const aims_manifest *m)
 		if (rc == 0)
 			continue;
 		at = offset_pos(b->literal, offset);
-		at.line += b->line; /* the literal starts on the line after the fence */
+		/* The literal starts on the line after the fence, its lines
+		 * where the fence starts (inside lists and quotes too). */
+		at.line += b->line;
+		at.col += b->col > 1 ? b->col - 1 : 0;
 		diag(c, file, "json-block", AIMS_SEVERITY_WARNING, at,
 		     "the ```json block opened on line %u is not valid JSON (stops here)", b->line);
 	}
@@ -647,6 +650,8 @@ int aims_validate_paths(aims_validation **out, const char *const *paths, size_t 
 	if ((rc = aims_registry_new(&reg, err)) < 0)
 		return rc;
 	aims_registry_set_threads(reg, opts->threads);
+	/* Of the body, validation reads only ```json blocks. */
+	aims_registry_set_load_flags(reg, AIMS_MANIFEST_JSON_BLOCKS_ONLY);
 	if (count == 0)
 		rc = aims_registry_add_default(reg, err);
 	for (size_t i = 0; rc == 0 && i < count; i++)

@@ -179,9 +179,9 @@ static void test_sarif_format(void **state)
 	assert_string_equal(cJSON_GetObjectItem(result, "level")->valuestring, "error");
 	loc = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(result, "locations"), 0),
 				  "physicalLocation");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(loc, "artifactLocation"), "uri")->valuestring,
-		"bad/bad.md");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(loc, "artifactLocation"), "uri")
+				    ->valuestring,
+			    "bad/bad.md");
 	assert_int_equal(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(loc, "region"), "startLine")->valueint, 4);
 	cJSON_Delete(json);

@@ -37,13 +37,12 @@ static char *render(const aims_validation *v, bool github, const char *base)
 	return aims_buf_detach(&buf);
 }
 
-static const char *const warn_and_error =
-	"---\n"
-	"id: two-problems\n"
-	"type: task\n"
-	"description: d\n"
-	"colour: blue\n"
-	"---\n";
+static const char *const warn_and_error = "---\n"
+					  "id: two-problems\n"
+					  "type: task\n"
+					  "description: d\n"
+					  "colour: blue\n"
+					  "---\n";
 
 static void test_rule_table(void **state)
 {
@@ -257,8 +256,8 @@ static void test_text_format_parses_back(void **state)
 		assert_non_null(end);
 		*end = '\0';
 		if (i == aims_validate_count(v)) {
-			assert_int_equal(sscanf(line, "%zu errors, %zu warnings in %zu file", &errors,
-						&warnings, &files),
+			assert_int_equal(sscanf(line, "%zu errors, %zu warnings in %zu file",
+						&errors, &warnings, &files),
 					 3);
 			assert_int_equal(errors, 0);
 			assert_int_equal(warnings, 2);
@@ -352,8 +351,9 @@ static const cJSON *get(const cJSON *obj, const char *path)
 
 		memcpy(key, path, n);
 		key[n] = '\0';
-		obj = key[0] >= '0' && key[0] <= '9' ? cJSON_GetArrayItem(obj, (int)strtol(key, NULL, 10))
-						     : cJSON_GetObjectItemCaseSensitive(obj, key);
+		obj = key[0] >= '0' && key[0] <= '9'
+			      ? cJSON_GetArrayItem(obj, (int)strtol(key, NULL, 10))
+			      : cJSON_GetObjectItemCaseSensitive(obj, key);
 		path += n + (path[n] == '.');
 	}
 	return obj;
@@ -373,8 +373,8 @@ static void test_sarif(void **state)
 	assert_string_equal(get(log, "version")->valuestring, "2.1.0");
 	assert_string_equal(get(log, "runs.0.tool.driver.name")->valuestring, "aims");
 	assert_string_equal(get(log, "runs.0.tool.driver.version")->valuestring, aims_version());
-	assert_true(strncmp(get(log, "runs.0.tool.driver.informationUri")->valuestring,
-			    "https://", 8) == 0);
+	assert_true(strncmp(get(log, "runs.0.tool.driver.informationUri")->valuestring, "https://",
+			    8) == 0);
 	rules = get(log, "runs.0.tool.driver.rules");
 	assert_int_equal(cJSON_GetArraySize(rules), (int)aims_validate_rule_count());
 	for (int i = 0; i < cJSON_GetArraySize(rules); i++) {
@@ -400,9 +400,9 @@ static void test_sarif(void **state)
 		assert_string_equal(get(r, "ruleId")->valuestring, d->rule);
 		aims_validate_rule_find(d->rule, &index);
 		assert_int_equal(rule_index->valueint, (int)index);
-		assert_string_equal(get(cJSON_GetArrayItem(rules, rule_index->valueint), "id")
-					    ->valuestring,
-				    d->rule);
+		assert_string_equal(
+			get(cJSON_GetArrayItem(rules, rule_index->valueint), "id")->valuestring,
+			d->rule);
 		assert_string_equal(get(r, "level")->valuestring,
 				    aims_validate_severity_name(d->severity));
 		assert_string_equal(get(r, "message.text")->valuestring, d->message);
