@@ -53,6 +53,11 @@ bool cli_color(FILE *stream);
 /* Prints text in bold/dim when colour is on. */
 void cli_bold(FILE *stream, const char *text);
 
+/* Prints untrusted text (manifest content) with control characters
+ * replaced by spaces, so it cannot drive the terminal; newlines and tabs
+ * are kept when multiline. */
+void cli_puts_safe(FILE *stream, const char *text, bool multiline);
+
 /* A simple aligned table: add rows of `columns` cells, then print. */
 typedef struct cli_table {
 	size_t columns;

@@ -28,7 +28,9 @@ static void field(const char *label, const char *value)
 	if (!value || !*value)
 		return;
 	cli_bold(stdout, label);
-	printf("%*s%s\n", (int)(14 - strlen(label)), "", value);
+	printf("%*s", (int)(14 - strlen(label)), "");
+	cli_puts_safe(stdout, value, false);
+	putchar('\n');
 }
 
 static void list_field(const char *label, const aims_strlist *list)
@@ -55,7 +57,11 @@ static void print_text(const aims_manifest *m)
 		 m->status == AIMS_STATUS_OTHER ? m->status_field.str : aims_status_name(m->status),
 		 m->priority == AIMS_PRIORITY_OTHER ? m->priority_field.str
 						    : aims_priority_name(m->priority));
-	cli_bold(stdout, head);
+	if (cli_color(stdout))
+		fputs("\033[1m", stdout);
+	cli_puts_safe(stdout, head, false);
+	if (cli_color(stdout))
+		fputs("\033[0m", stdout);
 	putchar('\n');
 	field("Name", m->name.str);
 	field("Description", m->description.str);
@@ -85,14 +91,15 @@ static void print_text(const aims_manifest *m)
 	for (size_t i = 0; i < m->problem_count; i++) {
 		const aims_problem *p = &m->problems[i];
 
-		printf("%s %u:%u: %s [%s]\n",
-		       p->severity == AIMS_SEVERITY_ERROR ? "error" : "warning", p->pos.line,
-		       p->pos.col, p->message, p->rule);
+		printf("%s %u:%u: ", p->severity == AIMS_SEVERITY_ERROR ? "error" : "warning",
+		       p->pos.line, p->pos.col);
+		cli_puts_safe(stdout, p->message, false);
+		printf(" [%s]\n", p->rule);
 	}
 	aims_error_clear(&err);
 	if (m->body_len && aims_manifest_body_text(&body, m, 80, &err) == 0) {
 		putchar('\n');
-		fputs(body, stdout);
+		cli_puts_safe(stdout, body, true);
 		free(body);
 	}
 }

@@ -95,6 +95,15 @@ void cli_bold(FILE *stream, const char *text)
 		fputs(text, stream);
 }
 
+void cli_puts_safe(FILE *stream, const char *text, bool multiline)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool keep = multiline && (*p == '\n' || *p == '\t');
+
+		fputc((*p < 0x20 || *p == 0x7f) && !keep ? ' ' : *p, stream);
+	}
+}
+
 void cli_table_init(cli_table *t, size_t columns)
 {
 	t->columns = columns;

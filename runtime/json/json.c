@@ -190,3 +190,37 @@ cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags)
 		add_problems(obj, m);
 	return obj;
 }
+
+cJSON *aims_json_readiness(const aims_readiness *r)
+{
+	cJSON *obj = cJSON_CreateObject();
+	cJSON *missing, *reqs;
+
+	if (!obj)
+		return NULL;
+	add_string_or_null(obj, "id", r->manifest->id.str);
+	cJSON_AddStringToObject(obj, "type", aims_kind_name(r->manifest->kind));
+	cJSON_AddBoolToObject(obj, "ready", r->ready);
+	cJSON_AddBoolToObject(obj, "builtin", r->builtin);
+	if (r->builtin)
+		cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
+	if (r->note)
+		cJSON_AddStringToObject(obj, "note", r->note);
+	missing = cJSON_AddArrayToObject(obj, "missing");
+	reqs = cJSON_AddArrayToObject(obj, "requirements");
+	for (size_t i = 0; missing && reqs && i < r->count; i++) {
+		const aims_requirement *q = &r->items[i];
+		cJSON *item = cJSON_CreateObject();
+
+		if (!q->met && !q->informational)
+			cJSON_AddItemToArray(missing, cJSON_CreateString(q->name));
+		cJSON_AddStringToObject(item, "kind", aims_req_kind_name(q->kind));
+		cJSON_AddStringToObject(item, "name", q->name);
+		cJSON_AddBoolToObject(item, "met", q->met);
+		if (q->detail)
+			cJSON_AddStringToObject(item, "detail", q->detail);
+		cJSON_AddBoolToObject(item, "informational", q->informational);
+		cJSON_AddItemToArray(reqs, item);
+	}
+	return obj;
+}

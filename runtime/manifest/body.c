@@ -8,6 +8,7 @@
 #include <cmark.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,18 +397,231 @@ int aims_manifest_body_html(char **out, const aims_manifest *m, aims_error *err)
 	return 0;
 }
 
+/* ---- Terminal text ------------------------------------------------------ */
+
+typedef struct text_out {
+	aims_buf *buf;
+	int width;
+	int column;
+	const char *prefix; /* indentation of the current block */
+	int rc;
+} text_out;
+
+static void out_raw(text_out *t, const char *text, size_t len)
+{
+	if (t->rc == 0)
+		t->rc = aims_buf_append(t->buf, text, len);
+}
+
+static void out_newline(text_out *t)
+{
+	out_raw(t, "\n", 1);
+	t->column = 0;
+}
+
+static void out_prefix(text_out *t)
+{
+	if (t->column == 0 && t->prefix) {
+		out_raw(t, t->prefix, strlen(t->prefix));
+		t->column = (int)strlen(t->prefix);
+	}
+}
+
+/* Appends text word by word, wrapping at the width. */
+static void out_words(text_out *t, const char *text)
+{
+	while (*text) {
+		size_t space = strspn(text, " ");
+		size_t word = strcspn(text + space, " ");
+		int cols = 0;
+
+		for (size_t i = 0; i < word; i++)
+			cols += ((unsigned char)text[space + i] & 0xC0) != 0x80;
+		if (t->width > 0 && t->column > 0 &&
+		    t->column + (space ? 1 : 0) + cols > t->width &&
+		    (!t->prefix || t->column > (int)strlen(t->prefix))) {
+			out_newline(t);
+		} else if (space && t->column > 0 &&
+			   (!t->prefix || t->column > (int)strlen(t->prefix))) {
+			out_raw(t, " ", 1);
+			t->column++;
+		}
+		out_prefix(t);
+		out_raw(t, text + space, word);
+		t->column += cols;
+		text += space + word;
+	}
+}
+
 int aims_manifest_body_text(char **out, const aims_manifest *m, int width, aims_error *err)
 {
 	cmark_node *doc;
-	char *text;
+	cmark_iter *iter;
+	cmark_event_type ev;
+	aims_buf buf;
+	text_out t = {&buf, width, 0, NULL, 0};
+	char prefixes[16][64];
+	int depth = 0, list_index[16] = {0};
+	bool table = false;
 
 	doc = cmark_parse_document(m->body ? m->body : "", m->body_len, CMARK_OPT_DEFAULT);
-	if (!doc)
+	if (!doc || !(iter = cmark_iter_new(doc))) {
+		cmark_node_free(doc);
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
-	text = cmark_render_commonmark(doc, CMARK_OPT_DEFAULT, width);
+	}
+	aims_buf_init(&buf, AIMS_MANIFEST_MAX_FILE * 2);
+	while ((ev = cmark_iter_next(iter)) != CMARK_EVENT_DONE && t.rc == 0) {
+		cmark_node *node = cmark_iter_get_node(iter);
+		cmark_node_type type = cmark_node_get_type(node);
+		bool enter = ev == CMARK_EVENT_ENTER;
+		const char *literal = cmark_node_get_literal(node);
+
+		switch (type) {
+		case CMARK_NODE_HEADING:
+		case CMARK_NODE_PARAGRAPH:
+			if (enter) {
+				if (type == CMARK_NODE_HEADING) {
+					int level = cmark_node_get_heading_level(node);
+
+					out_prefix(&t);
+					out_raw(&t, "######", (size_t)(level < 6 ? level : 6));
+					out_raw(&t, " ", 1);
+					t.column += level + 1;
+				}
+				table = type == CMARK_NODE_PARAGRAPH &&
+					cmark_node_first_child(node) &&
+					cmark_node_get_literal(cmark_node_first_child(node)) &&
+					cmark_node_get_literal(cmark_node_first_child(node))[0] ==
+						'|';
+			} else {
+				out_newline(&t);
+				/* Blank line between blocks, except inside tight lists. */
+				if (!cmark_node_parent(node) ||
+				    cmark_node_get_type(cmark_node_parent(node)) !=
+					    CMARK_NODE_ITEM ||
+				    !cmark_node_get_list_tight(
+					    cmark_node_parent(cmark_node_parent(node))))
+					out_newline(&t);
+			}
+			break;
+		case CMARK_NODE_TEXT:
+			if (table) {
+				out_prefix(&t);
+				out_raw(&t, literal, strlen(literal));
+				t.column += (int)strlen(literal);
+			} else {
+				out_words(&t, literal);
+			}
+			break;
+		case CMARK_NODE_CODE: {
+			size_t len = strlen(literal);
+			char *quoted = malloc(len + 3);
+
+			if (!quoted) {
+				t.rc = AIMS_ENOMEM;
+				break;
+			}
+			quoted[0] = '`';
+			memcpy(quoted + 1, literal, len);
+			quoted[len + 1] = '`';
+			quoted[len + 2] = '\0';
+			out_words(&t, quoted);
+			free(quoted);
+			break;
+		}
+		case CMARK_NODE_SOFTBREAK:
+			if (table)
+				out_newline(&t);
+			else
+				out_words(&t, " ");
+			break;
+		case CMARK_NODE_LINEBREAK: out_newline(&t); break;
+		case CMARK_NODE_LINK:
+			if (!enter && cmark_node_get_url(node) && *cmark_node_get_url(node)) {
+				out_words(&t, " <");
+				out_raw(&t, cmark_node_get_url(node),
+					strlen(cmark_node_get_url(node)));
+				out_raw(&t, ">", 1);
+				t.column += (int)strlen(cmark_node_get_url(node)) + 1;
+			}
+			break;
+		case CMARK_NODE_CODE_BLOCK: {
+			const char *p = literal;
+
+			while (*p) {
+				size_t len = strcspn(p, "\n");
+
+				out_prefix(&t);
+				out_raw(&t, "    ", 4);
+				out_raw(&t, p, len);
+				out_newline(&t);
+				p += len + (p[len] == '\n');
+			}
+			out_newline(&t);
+			break;
+		}
+		case CMARK_NODE_THEMATIC_BREAK:
+			out_prefix(&t);
+			out_raw(&t, "----------", 10);
+			out_newline(&t);
+			out_newline(&t);
+			break;
+		case CMARK_NODE_LIST:
+			if (enter && depth < 15)
+				list_index[depth + 1] = cmark_node_get_list_start(node);
+			else if (!enter && cmark_node_get_list_tight(node) && depth == 0)
+				out_newline(&t); /* a tight list still ends its block */
+			break;
+		case CMARK_NODE_ITEM:
+		case CMARK_NODE_BLOCK_QUOTE:
+			if (enter && depth < 15) {
+				const char *outer = depth ? prefixes[depth - 1] : "";
+				cmark_node *list = cmark_node_parent(node);
+
+				int n;
+
+				if (type == CMARK_NODE_BLOCK_QUOTE)
+					n = snprintf(prefixes[depth], sizeof(prefixes[depth]),
+						     "%s> ", outer);
+				else if (list &&
+					 cmark_node_get_list_type(list) == CMARK_ORDERED_LIST)
+					n = snprintf(prefixes[depth], sizeof(prefixes[depth]),
+						     "%s%d. ", outer, list_index[depth + 1]++);
+				else
+					n = snprintf(prefixes[depth], sizeof(prefixes[depth]),
+						     "%s- ", outer);
+				if (n < 0 || (size_t)n >= sizeof(prefixes[depth]))
+					snprintf(prefixes[depth], sizeof(prefixes[depth]), "%s",
+						 outer);
+				out_prefix(&t);
+				out_raw(&t, prefixes[depth] + strlen(outer),
+					strlen(prefixes[depth]) - strlen(outer));
+				t.column += (int)(strlen(prefixes[depth]) - strlen(outer));
+				/* Continuation lines align under the item text. */
+				if (type == CMARK_NODE_ITEM)
+					memset(prefixes[depth] + strlen(outer), ' ',
+					       strlen(prefixes[depth]) - strlen(outer));
+				t.prefix = prefixes[depth];
+				depth++;
+			} else if (!enter && depth > 0) {
+				depth--;
+				t.prefix = depth ? prefixes[depth - 1] : NULL;
+			}
+			break;
+		case CMARK_NODE_HTML_BLOCK:
+		case CMARK_NODE_HTML_INLINE: break; /* raw HTML is not shown */
+		default: break;
+		}
+	}
+	cmark_iter_free(iter);
 	cmark_node_free(doc);
-	if (!text)
-		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
-	*out = text;
-	return 0;
+	if (t.rc < 0) {
+		aims_buf_free(&buf);
+		return aims_error_set(err, t.rc, "rendering the body: %s", aims_strerror(t.rc));
+	}
+	/* Trim trailing blank lines to one newline. */
+	while (buf.len > 1 && buf.ptr[buf.len - 1] == '\n' && buf.ptr[buf.len - 2] == '\n')
+		buf.ptr[--buf.len] = '\0';
+	*out = aims_buf_detach(&buf);
+	return *out ? 0 : aims_error_set(err, AIMS_ENOMEM, "out of memory");
 }

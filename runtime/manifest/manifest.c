@@ -562,9 +562,9 @@ static void resolve_kind_and_id(loader *l, const char *path)
 {
 	aims_manifest *m = &l->m->pub;
 	aims_pos file_pos = {1, 1};
-	/* When the YAML gave no mapping, that is the one problem to report:
-	 * "no type" and "no id" would only repeat it. */
-	bool report = m->root != NULL;
+	/* When the front matter could not be read, its type and id may well
+	 * be there: infer them quietly, the YAML problem says what is wrong. */
+	bool quiet = !m->root;
 
 	if (m->type.str) {
 		m->kind = aims_kind_parse(m->type.str);
@@ -581,11 +581,13 @@ static void resolve_kind_and_id(loader *l, const char *path)
 				"type '%s' is not one of task, skill, hook, tool%s%s", m->type.str,
 				inferred ? "; inferred " : "",
 				inferred ? aims_kind_name(inferred) : "");
-		else if (inferred && report)
+		else if (quiet)
+			; /* the YAML problem is reported instead */
+		else if (inferred)
 			problem(l, "inferred-type", AIMS_SEVERITY_WARNING, file_pos,
 				"no type: inferred '%s' from the file name or directory",
 				aims_kind_name(inferred));
-		else if (!inferred && report)
+		else
 			problem(l, "missing-type", AIMS_SEVERITY_WARNING, file_pos,
 				"no type, and none can be inferred from the file name or "
 				"directory");
@@ -615,7 +617,7 @@ static void resolve_kind_and_id(loader *l, const char *path)
 		if (*slug) {
 			m->id.str = slug;
 			m->id_inferred = true;
-			if (report)
+			if (!quiet)
 				problem(l, "missing-id", AIMS_SEVERITY_WARNING,
 					m->id.key_pos.line ? m->id.key_pos : file_pos,
 					"no id: using '%s' derived from the %s", slug, from);

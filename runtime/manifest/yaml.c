@@ -248,12 +248,14 @@ static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_er
 	}
 }
 
-/* The mark (0-based line, column in characters) of byte offset in text. */
+/* The line and column (0-based, in characters) of byte offset in text. */
 static yaml_mark_t mark_at(const char *text, size_t len, size_t offset)
 {
 	yaml_mark_t mark = {0, 0, 0};
 
-	for (size_t i = 0; i < offset && i < len; i++) {
+	if (offset > len)
+		offset = len;
+	for (size_t i = 0; i < offset; i++) {
 		if (text[i] == '\n') {
 			mark.line++;
 			mark.column = 0;
@@ -285,25 +287,10 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
 		if (!yaml_parser_parse(&parser, &ev)) {
 			yaml_mark_t mark = parser.problem_mark;
 
-			/* Reader errors (bad UTF-8, control characters) carry a
-			 * byte offset instead of a mark. */
-			if (parser.error == YAML_READER_ERROR) {
-				size_t at = parser.problem_offset;
-
-				/* A bad trailing octet: point at the character
-				 * it breaks (its leading octet). */
-				if (parser.problem && strstr(parser.problem, "trailing")) {
-					for (int k = 0;
-					     k < 3 && at > 0 && at <= len &&
-					     ((unsigned char)text[at - 1] & 0xC0) == 0x80;
-					     k++)
-						at--;
-					if (at > 0 && at <= len &&
-					    (unsigned char)text[at - 1] >= 0xC0)
-						at--;
-				}
-				mark = mark_at(text, len, at);
-			}
+			/* Reader errors (bad UTF-8, control characters) carry
+			 * only a byte offset: turn it into a line and column. */
+			if (parser.error == YAML_READER_ERROR)
+				mark = mark_at(text, len, parser.problem_offset);
 			*err_pos = pos_of(&b, mark);
 			if (parser.error == YAML_MEMORY_ERROR)
 				rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aims/check.h"
 #include "aims/manifest.h"
 #include "aims/validate.h"
 
@@ -31,6 +32,11 @@ cJSON *aims_json_from_yaml(const aims_yaml_node *node);
 /* A manifest: id, kind, name, status, priority, description, triggers,
  * path, and what flags ask for. */
 cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
+
+/* A readiness: {"id", "type", "ready", "builtin", "backend"?, "note"?,
+ * "missing": [names], "requirements": [{"kind", "name", "met",
+ * "detail"?, "informational"}]}. Never contains an env value. */
+cJSON *aims_json_readiness(const aims_readiness *r);
 
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);

@@ -1,0 +1,243 @@
+/*
+ * test_registry.c - search paths, sorted recursive loading, skipping of
+ * non-manifests, duplicate (type, id) conflicts, lookups, thread count
+ * independence.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aims/registry.h"
+#include "support.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = test_tmpdir();
+	test_write_str(dir, "tree/b/skill-b.md", "---\nid: b\ntype: skill\n---\n");
+	test_write_str(dir, "tree/a/skill-a.md", "---\nid: a\ntype: skill\n---\n");
+	test_write_str(dir, "tree/a/README.md", "# notes, not a manifest\n");
+	test_write_str(dir, "tree/a/notes.txt", "---\nid: txt\n---\n");
+	test_write_str(dir, "tree/.hidden/h.md", "---\nid: hidden\ntype: skill\n---\n");
+	test_write_str(dir, "tree/c/dup.md", "---\nid: a\ntype: skill\n---\n");
+	test_write_str(dir, "tree/c/same-id-other-kind.md", "---\nid: a\ntype: tool\n---\n");
+	test_write_str(dir, "tree/tasks/t.md", "---\nid: t\nname: T\n---\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	test_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static aims_registry *load(const char *sub, unsigned threads)
+{
+	aims_registry *reg = NULL;
+	aims_error err;
+	char *path = test_join(dir, sub);
+
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	aims_registry_set_threads(reg, threads);
+	assert_int_equal(aims_registry_add_path(reg, path, &err), 0);
+	free(path);
+	return reg;
+}
+
+static void test_sorted_and_skips(void **state)
+{
+	aims_registry *reg = load("tree", 1);
+	const char *expect[] = {"a", "b", "a", "t"}; /* a/, b/, c/ (tool a), tasks/ */
+
+	(void)state;
+	assert_int_equal(aims_registry_file_count(reg), 5);
+	assert_int_equal(aims_registry_count(reg), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(aims_registry_at(reg, i)->id.str, expect[i]);
+	assert_int_equal(aims_registry_at(reg, 2)->kind, AIMS_KIND_TOOL);
+	assert_int_equal(aims_registry_at(reg, 3)->kind, AIMS_KIND_TASK);
+	assert_true(aims_registry_at(reg, 3)->kind_inferred);
+	assert_null(aims_registry_find_id(reg, "hidden"));
+	assert_null(aims_registry_find_id(reg, "txt"));
+	aims_registry_free(reg);
+}
+
+static void test_conflicts(void **state)
+{
+	aims_registry *reg = load("tree", 2);
+	const aims_conflict *c;
+
+	(void)state;
+	assert_int_equal(aims_registry_conflict_count(reg), 1);
+	c = aims_registry_conflict_at(reg, 0);
+	assert_non_null(strstr(c->winner->path, "tree/a/skill-a.md"));
+	assert_non_null(strstr(c->loser->path, "tree/c/dup.md"));
+	assert_ptr_equal(aims_registry_find(reg, AIMS_KIND_SKILL, "a"), c->winner);
+	assert_null(aims_registry_conflict_at(reg, 1));
+	aims_registry_free(reg);
+}
+
+static void test_lookups(void **state)
+{
+	aims_registry *reg = load("tree", 0);
+
+	(void)state;
+	assert_int_equal(aims_registry_find(reg, AIMS_KIND_TOOL, "a")->kind, AIMS_KIND_TOOL);
+	/* find_id prefers task, then skill, then hook, then tool. */
+	assert_int_equal(aims_registry_find_id(reg, "a")->kind, AIMS_KIND_SKILL);
+	assert_null(aims_registry_find(reg, AIMS_KIND_HOOK, "a"));
+	assert_null(aims_registry_find_id(reg, "nope"));
+	assert_null(aims_registry_at(reg, 99));
+	aims_registry_free(reg);
+}
+
+static void test_explicit_file_without_front_matter(void **state)
+{
+	aims_registry *reg = load("tree/a/README.md", 1);
+
+	(void)state;
+	/* Named explicitly: kept in the file list (validate reports it) but
+	 * not registered as a definition. */
+	assert_int_equal(aims_registry_file_count(reg), 1);
+	assert_false(aims_registry_file_at(reg, 0)->has_front_matter);
+	assert_int_equal(aims_registry_count(reg), 0);
+	aims_registry_free(reg);
+}
+
+static void test_missing_path(void **state)
+{
+	aims_registry *reg = NULL;
+	aims_error err;
+
+	(void)state;
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	assert_int_equal(aims_registry_add_path(reg, "/nonexistent/aims/path", &err),
+			 AIMS_ENOTFOUND);
+	assert_non_null(strstr(err.message, "/nonexistent/aims/path"));
+	aims_registry_free(reg);
+}
+
+static void test_many_files_threads_agree(void **state)
+{
+	char name[64], text[128];
+	aims_registry *one, *many;
+
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "many/d%02d/f%03d.md", i % 17, i);
+		/* every 50th file repeats an id: conflicts must be the same */
+		snprintf(text, sizeof(text), "---\nid: s%d\ntype: skill\n---\n",
+			 i % 50 == 49 ? 0 : i);
+		test_write_str(dir, name, text);
+	}
+	one = load("many", 1);
+	many = load("many", 4);
+	assert_int_equal(aims_registry_count(one), aims_registry_count(many));
+	assert_int_equal(aims_registry_conflict_count(one), 6);
+	assert_int_equal(aims_registry_conflict_count(many), 6);
+	for (size_t i = 0; i < aims_registry_count(one); i++)
+		assert_string_equal(aims_registry_at(one, i)->path,
+				    aims_registry_at(many, i)->path);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(aims_registry_conflict_at(one, i)->loser->path,
+				    aims_registry_conflict_at(many, i)->loser->path);
+	aims_registry_free(one);
+	aims_registry_free(many);
+}
+
+static void test_symlink_loop_and_md_directory(void **state)
+{
+	char *loop_target = test_join(dir, "loop");
+	char *link = test_join(dir, "loop/sub/back");
+	char *locked = test_join(dir, "loop/locked.md");
+	aims_registry *reg;
+
+	(void)state;
+	test_write_str(dir, "loop/sub/x.md", "---\nid: x\ntype: skill\n---\n");
+	test_write_str(dir, "loop/locked.md", "---\nid: locked\ntype: skill\n---\n");
+	assert_int_equal(symlink(loop_target, link), 0);
+	/* A directory named like a manifest is walked, not read. */
+	unlink(locked);
+	assert_int_equal(mkdir(locked, 0755), 0);
+	reg = load("loop", 1);
+	assert_int_equal(aims_registry_count(reg), 1);
+	assert_string_equal(aims_registry_at(reg, 0)->id.str, "x");
+	aims_registry_free(reg);
+	free(loop_target);
+	free(link);
+	free(locked);
+}
+
+/* A file that cannot be read is recorded with a read-error problem. */
+static void test_unreadable_file_recorded(void **state)
+{
+	size_t len = AIMS_MANIFEST_MAX_FILE + 16;
+	char *data = malloc(len);
+	aims_registry *reg;
+	const aims_manifest *m;
+
+	(void)state;
+	assert_non_null(data);
+	memset(data, 'x', len);
+	test_write(dir, "big/huge.md", data, len);
+	free(data);
+	reg = load("big/huge.md", 1);
+	assert_int_equal(aims_registry_file_count(reg), 1);
+	m = aims_registry_file_at(reg, 0);
+	assert_int_equal(m->problem_count, 1);
+	assert_string_equal(m->problems[0].rule, "read-error");
+	assert_non_null(strstr(m->problems[0].message, "limit"));
+	aims_registry_free(reg);
+}
+
+static void test_default_path_env(void **state)
+{
+	aims_registry *reg = NULL;
+	aims_error err;
+	char *a = test_join(dir, "tree/a"), *b = test_join(dir, "tree/b");
+	char value[8192];
+
+	(void)state;
+	snprintf(value, sizeof(value), "%s::%s", a, b);
+	setenv("AIMS_SKILLS_PATH", value, 1);
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	assert_int_equal(aims_registry_add_default(reg, &err), 0);
+	assert_int_equal(aims_registry_count(reg), 2);
+	aims_registry_free(reg);
+
+	snprintf(value, sizeof(value), "%s:%s/missing", a, dir);
+	setenv("AIMS_SKILLS_PATH", value, 1);
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	assert_int_equal(aims_registry_add_default(reg, &err), AIMS_ENOTFOUND);
+	aims_registry_free(reg);
+	unsetenv("AIMS_SKILLS_PATH");
+	free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sorted_and_skips),
+		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_explicit_file_without_front_matter),
+		cmocka_unit_test(test_missing_path),
+		cmocka_unit_test(test_many_files_threads_agree),
+		cmocka_unit_test(test_symlink_loop_and_md_directory),
+		cmocka_unit_test(test_unreadable_file_recorded),
+		cmocka_unit_test(test_default_path_env),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
