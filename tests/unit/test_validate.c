@@ -455,6 +455,28 @@ static void test_non_utf8_path_and_message(void **state)
 	aims_validate_free(v);
 }
 
+static void test_reference_documents_every_rule(void **state)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	aims_error err;
+
+	(void)state;
+	aims_error_clear(&err);
+	assert_int_equal(aims_file_read(&doc, &len, AIMS_SOURCE_DIR "/docs/manifest-reference.md",
+					1 << 20, &err),
+			 0);
+	for (size_t i = 0; i < aims_validate_rule_count(); i++) {
+		char heading[128];
+
+		snprintf(heading, sizeof(heading), "\n### `%s`\n", aims_validate_rule_at(i)->id);
+		if (!strstr(doc, heading))
+			fail_msg("docs/manifest-reference.md has no section for rule '%s'",
+				 aims_validate_rule_at(i)->id);
+	}
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_sarif),
 		cmocka_unit_test(test_json_check),
 		cmocka_unit_test(test_non_utf8_path_and_message),
+		cmocka_unit_test(test_reference_documents_every_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
