@@ -578,6 +578,19 @@ static void finish(aims_validation *v)
 	}
 }
 
+/* Ends a validation: on success sorts it and hands it over in *out,
+ * otherwise frees it and names the failure (only ENOMEM gets here). */
+static int deliver(aims_validation **out, aims_validation *v, int rc, aims_error *err)
+{
+	if (rc == 0) {
+		finish(v);
+		*out = v;
+		return 0;
+	}
+	aims_validate_free(v);
+	return aims_error_set(err, rc, "validating: out of memory");
+}
+
 int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 			   const aims_validate_options *opts, aims_error *err)
 {
@@ -624,19 +637,12 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 		refs[i].file = skip[refs[i].file] ? (size_t)-1 : slot_of[refs[i].file];
 	check_conflicts(&c, reg, refs, nfiles);
 	check_shared_triggers(&c, reg, refs, nfiles);
-	if ((rc = c.rc) < 0)
-		goto out;
-	finish(v);
-	*out = v;
-	v = NULL;
+	rc = c.rc;
 out:
-	if (rc < 0)
-		aims_error_set(err, rc, "validating: out of memory");
 	free(refs);
 	free(slot_of);
 	free(skip);
-	aims_validate_free(v);
-	return rc;
+	return deliver(out, v, rc, err);
 }
 
 int aims_validate_paths(aims_validation **out, const char *const *paths, size_t count,
@@ -682,17 +688,10 @@ int aims_validate_text(aims_validation **out, const char *path, const char *text
 	c.opts = opts;
 	c.rc = 0;
 	check_file(&c, 0, m);
-	if ((rc = c.rc) < 0)
-		goto out;
-	finish(v);
-	*out = v;
-	v = NULL;
+	rc = c.rc;
 out:
-	if (rc < 0)
-		aims_error_set(err, rc, "validating: out of memory");
-	aims_validate_free(v);
 	aims_manifest_free(m);
-	return rc;
+	return deliver(out, v, rc, err);
 }
 
 void aims_validate_free(aims_validation *v)
