@@ -725,10 +725,15 @@ static bool may_hold_json_block(const char *body, size_t len)
 {
 	const char *end = body + len;
 
+	/* body is NUL-terminated (an arena copy): strcspn stops at its end,
+	 * and at a NUL inside it, which is stepped over. */
 	for (const char *p = body; p < end; p++) {
 		const char *q;
 
-		if (*p != '`' && *p != '~')
+		p += strcspn(p, "`~");
+		if (p >= end)
+			break;
+		if (*p == '\0')
 			continue;
 		q = p;
 		while (q < end && *q == *p)

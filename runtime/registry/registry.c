@@ -144,9 +144,10 @@ typedef struct dir_id {
 	ino_t ino;
 } dir_id;
 
+/* Directory entries are kept as their d_type byte followed by the name. */
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static bool is_markdown(const char *name)
@@ -187,24 +188,38 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			continue; /* hidden entries, ".", ".." */
 		if ((rc = reserve((void **)&names, &cap, count, sizeof(*names))) < 0)
 			goto out;
-		if (!(names[count] = strdup(ent->d_name))) {
-			rc = AIMS_ENOMEM;
-			goto out;
+		{
+			size_t len = strlen(ent->d_name);
+
+			if (!(names[count] = malloc(len + 2))) {
+				rc = AIMS_ENOMEM;
+				goto out;
+			}
+			names[count][0] = (char)ent->d_type;
+			memcpy(names[count] + 1, ent->d_name, len + 1);
 		}
 		count++;
 	}
 	if (count)
 		qsort(names, count, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < count; i++) {
-		char *path = join(dir, names[i]);
+		const char *name = names[i] + 1;
+		unsigned char type = (unsigned char)names[i][0];
+		char *path;
 		struct stat st;
 		bool loop = false;
 
-		if (!path) {
+		/* A regular file the readdir type names needs no stat: large
+		 * trees list thousands of them. */
+		if (type == DT_REG && !is_markdown(name))
+			continue;
+		if (!(path = join(dir, name))) {
 			rc = AIMS_ENOMEM;
 			goto out;
 		}
-		if (stat(path, &st) < 0) {
+		if (type == DT_REG) {
+			st.st_mode = S_IFREG;
+		} else if (stat(path, &st) < 0) {
 			free(path); /* dangling symlink or vanished: not ours */
 			continue;
 		}
@@ -219,7 +234,7 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			free(path);
 			if (rc < 0)
 				goto out;
-		} else if (S_ISREG(st.st_mode) && is_markdown(names[i])) {
+		} else if (S_ISREG(st.st_mode) && is_markdown(name)) {
 			if ((rc = reserve((void **)&out->paths, &out->cap, out->count,
 					  sizeof(*out->paths))) < 0) {
 				free(path);

@@ -160,17 +160,19 @@ static bool is_env_name(const char *s)
 	return true;
 }
 
-/* Number of code points in s, leading and trailing blanks left out. */
-static size_t trimmed_chars(const char *s)
+/* Number of code points in s, leading and trailing blanks left out;
+ * counting stops at limit. */
+static size_t trimmed_chars(const char *s, size_t limit)
 {
-	const char *end = s + strlen(s);
+	const char *end;
 	size_t n = 0;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
+	end = s + strlen(s);
 	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	for (; s < end; s++)
+	for (; s < end && n < limit; s++)
 		n += ((unsigned char)*s & 0xC0) != 0x80;
 	return n;
 }
@@ -188,7 +190,7 @@ static void check_required(checker *c, size_t file, const aims_manifest *m, cons
 	}
 	if (value->type != AIMS_YAML_SCALAR)
 		return;
-	if (!field->str || trimmed_chars(field->str) == 0)
+	if (!field->str || trimmed_chars(field->str, 1) == 0)
 		diag(c, file, rule, AIMS_SEVERITY_ERROR, value->pos, "'%s' is empty: write %s", key,
 		     what);
 }
@@ -319,7 +321,7 @@ static void check_file(checker *c, size_t file, const aims_manifest *m)
 	for (size_t i = 0; i < m->triggers.count; i++) {
 		const char *t = m->triggers.items[i];
 
-		if (trimmed_chars(t) < AIMS_VALIDATE_MIN_TRIGGER)
+		if (trimmed_chars(t, AIMS_VALIDATE_MIN_TRIGGER) < AIMS_VALIDATE_MIN_TRIGGER)
 			diag(c, file, "trigger-too-short", AIMS_SEVERITY_WARNING,
 			     m->triggers.pos[i],
 			     "trigger '%s' is shorter than %d characters: it would match too "
