@@ -126,7 +126,8 @@ static int close_collection(builder *b)
 	aims_yaml_node *node = f->node;
 	size_t size = f->size;
 	const char *anchor_name = f->anchor_name;
-	aims_yaml_node **children = b->children + f->start;
+	/* An empty collection may close before any child was pushed. */
+	aims_yaml_node **children = b->children ? b->children + f->start : NULL;
 	size_t count = b->child_count - f->start;
 	int rc;
 
