@@ -114,6 +114,8 @@ int cmd_validate(int argc, char **argv)
 		code = EXIT_USAGE; /* a missing path is a usage error; the rest internal */
 		goto out;
 	}
+	if (aims_validate_file_count(v) == 0)
+		fputs("aims: validate: no manifest files found\n", stderr);
 	cwd = getcwd(NULL, 0);
 	switch (format) {
 	case FORMAT_TEXT: rc = aims_validate_format_text(&out, v, cwd, cli_color(stdout)); break;

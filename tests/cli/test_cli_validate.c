@@ -79,6 +79,23 @@ static void test_default_search_path(void **state)
 	test_run_free(&run);
 }
 
+static void test_nothing_to_validate(void **state)
+{
+	fixture *f = *state;
+	test_run run;
+	char *empty = test_join(f->dir, "empty");
+	const char *argv[] = {"validate", NULL};
+
+	/* An empty search path is not an error, but it is said. */
+	test_write_str(f->dir, "empty/notes.txt", "not markdown\n");
+	run_in(&run, empty, argv);
+	assert_int_equal(run.status, 0);
+	assert_string_equal(run.out, "0 errors, 0 warnings in 0 files\n");
+	assert_non_null(strstr(run.err, "no manifest files found"));
+	test_run_free(&run);
+	free(empty);
+}
+
 static void test_warnings_and_strict(void **state)
 {
 	fixture *f = *state;
@@ -272,6 +289,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean_exit_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_search_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_to_validate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warnings_and_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_exit_one_and_others_checked, setup,
 						teardown),
