@@ -79,15 +79,17 @@ typedef enum aims_yaml_type {
 typedef struct aims_yaml_node aims_yaml_node;
 
 struct aims_yaml_node {
+	/* (Fields ordered to pack into 64 bytes: thousands of manifests hold
+	 * millions of nodes.) */
+	aims_pos pos; /* where the node starts */
 	aims_yaml_type type;
-	aims_pos pos;	 /* where the node starts */
+	/* Scalars: whether the value was written plain (unquoted): plain
+	 * null/true/false/numbers are not strings. */
+	bool plain;
 	const char *tag; /* explicit tag or NULL */
-	/* Scalars: value (NUL-terminated; may contain NULs before len), and
-	 * whether it was written plain (unquoted): plain null/true/false/
-	 * numbers are not strings. */
+	/* Scalars: value (NUL-terminated; may contain NULs before len). */
 	const char *value;
 	size_t len;
-	bool plain;
 	/* Sequences: count items. Mappings: count pairs, keys[i] -> items[i]. */
 	size_t count;
 	aims_yaml_node **keys;
