@@ -10,18 +10,25 @@
  * shared between definitions (one hash table).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "aims/json.h"
 #include "aims/validate.h"
 #include "core/arena.h"
 
+#define MAX_THREADS	 8
+#define FILES_PER_THREAD 256 /* below this many files a thread is not worth it */
+
 struct aims_validation {
 	aims_arena arena;
+	aims_arena thread_arenas[MAX_THREADS]; /* strings made by the checking threads */
 	aims_diagnostic *diags;
 	size_t count, cap;
 	aims_validate_file *files;
@@ -73,11 +80,25 @@ static void utf8_clean(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* One checking thread's state: its diagnostics and the arena for their
+ * strings, merged into the validation at the end. */
 typedef struct checker {
 	aims_validation *v;
 	const aims_validate_options *opts;
+	aims_arena *arena;
+	aims_diagnostic *diags;
+	size_t count, cap;
 	int rc;
 } checker;
+
+static void checker_init(checker *c, aims_validation *v, const aims_validate_options *opts,
+			 aims_arena *arena)
+{
+	memset(c, 0, sizeof(*c));
+	c->v = v;
+	c->opts = opts;
+	c->arena = arena;
+}
 
 static void vdiag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
 		  const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
@@ -89,23 +110,23 @@ static void vdiag(checker *c, size_t file, const char *rule, aims_severity sever
 	char raw[AIMS_ERROR_MESSAGE_MAX], clean[AIMS_ERROR_MESSAGE_MAX * 2];
 	aims_diagnostic *d;
 
-	if (c->rc < 0 || v->count >= AIMS_VALIDATE_MAX_DIAGNOSTICS)
+	if (c->rc < 0 || c->count >= AIMS_VALIDATE_MAX_DIAGNOSTICS)
 		return;
-	if (v->count == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		aims_diagnostic *bigger = realloc(v->diags, cap * sizeof(*bigger));
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		aims_diagnostic *bigger = realloc(c->diags, cap * sizeof(*bigger));
 
 		if (!bigger) {
 			c->rc = AIMS_ENOMEM;
 			return;
 		}
-		v->diags = bigger;
-		v->cap = cap;
+		c->diags = bigger;
+		c->cap = cap;
 	}
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	utf8_clean(clean, sizeof(clean), raw);
-	d = &v->diags[v->count];
-	if (!(d->message = aims_arena_strdup(&v->arena, clean))) {
+	d = &c->diags[c->count];
+	if (!(d->message = aims_arena_strdup(c->arena, clean))) {
 		c->rc = AIMS_ENOMEM;
 		return;
 	}
@@ -115,7 +136,7 @@ static void vdiag(checker *c, size_t file, const char *rule, aims_severity sever
 	/* "The whole file" (line 0) is shown as its first line. */
 	d->pos.line = pos.line ? pos.line : 1;
 	d->pos.col = pos.line && pos.col ? pos.col : 1;
-	v->count++;
+	c->count++;
 	if (d->severity == AIMS_SEVERITY_ERROR)
 		v->files[file].errors++;
 	else
@@ -537,6 +558,8 @@ static aims_validation *validation_new(const aims_validate_options *opts, size_t
 	if (!v)
 		return NULL;
 	aims_arena_init(&v->arena);
+	for (size_t i = 0; i < MAX_THREADS; i++)
+		aims_arena_init(&v->thread_arenas[i]);
 	v->strict = opts->strict;
 	if (!(v->files = calloc(files ? files : 1, sizeof(*v->files)))) {
 		free(v);
@@ -545,23 +568,117 @@ static aims_validation *validation_new(const aims_validate_options *opts, size_t
 	return v;
 }
 
-static int add_file(aims_validation *v, const aims_manifest *m)
+/* Fills the verdict record of file slot for m. */
+static int add_file(checker *c, size_t slot, const aims_manifest *m)
 {
-	aims_validate_file *f = &v->files[v->file_count];
+	aims_validate_file *f = &c->v->files[slot];
 	size_t size = strlen(m->path) * 3 + 5;
-	char *path = aims_arena_alloc(&v->arena, size);
+	char *path = aims_arena_alloc(c->arena, size);
 
 	/* Paths end up in JSON and SARIF, which need UTF-8. */
 	if (!path)
-		return AIMS_ENOMEM;
+		return c->rc = AIMS_ENOMEM;
 	utf8_clean(path, size, m->path);
 	f->path = path;
-	if (m->id.str && !(f->id = aims_arena_strdup(&v->arena, m->id.str)))
-		return AIMS_ENOMEM;
+	if (m->id.str && !(f->id = aims_arena_strdup(c->arena, m->id.str)))
+		return c->rc = AIMS_ENOMEM;
 	f->manifest = m->has_front_matter;
 	f->kind = m->kind;
-	v->file_count++;
 	return 0;
+}
+
+/* Moves c's diagnostics into v (the arena stays where it is). */
+static int merge(aims_validation *v, checker *c)
+{
+	if (c->rc < 0)
+		return c->rc;
+	if (!c->count)
+		return 0;
+	if (v->count + c->count > v->cap) {
+		size_t cap = v->count + c->count;
+		aims_diagnostic *bigger = realloc(v->diags, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return AIMS_ENOMEM;
+		v->diags = bigger;
+		v->cap = cap;
+	}
+	memcpy(v->diags + v->count, c->diags, c->count * sizeof(*c->diags));
+	v->count += c->count;
+	return 0;
+}
+
+/* ---- Checking files on several threads ------------------------------------- */
+
+typedef struct check_job {
+	const aims_registry *reg;
+	const size_t *slot_of; /* (size_t)-1: a repeat, not checked */
+	size_t count;
+	atomic_size_t next;
+} check_job;
+
+typedef struct check_thread {
+	check_job *job;
+	checker c;
+} check_thread;
+
+static void *check_worker(void *arg)
+{
+	check_thread *t = arg;
+	check_job *j = t->job;
+
+	for (;;) {
+		size_t first = atomic_fetch_add(&j->next, 64);
+
+		if (first >= j->count || t->c.rc < 0)
+			break;
+		for (size_t i = first; i < j->count && i < first + 64; i++) {
+			const aims_manifest *m = aims_registry_file_at(j->reg, i);
+
+			if (j->slot_of[i] == (size_t)-1 || add_file(&t->c, j->slot_of[i], m) < 0)
+				continue;
+			check_file(&t->c, j->slot_of[i], m);
+		}
+	}
+	return NULL;
+}
+
+/* Runs the per-file rules over every file of reg, on up to MAX_THREADS
+ * threads; the result does not depend on their number (diagnostics are
+ * sorted at the end). */
+static int check_files(aims_validation *v, const aims_registry *reg, const size_t *slot_of,
+		       const aims_validate_options *opts)
+{
+	check_thread threads[MAX_THREADS];
+	pthread_t ids[MAX_THREADS];
+	check_job job = {reg, slot_of, aims_registry_file_count(reg), 0};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = opts->threads ? opts->threads : (unsigned)(cpus > 0 ? cpus : 1), started = 1;
+	int rc = 0;
+
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if (n > job.count / FILES_PER_THREAD + 1)
+		n = (unsigned)(job.count / FILES_PER_THREAD + 1);
+	atomic_init(&job.next, 0);
+	for (unsigned t = 0; t < n; t++) {
+		checker_init(&threads[t].c, v, opts, &v->thread_arenas[t]);
+		threads[t].job = &job;
+	}
+	for (unsigned t = 1; t < n; t++) {
+		if (pthread_create(&ids[t], NULL, check_worker, &threads[t]) != 0)
+			break; /* fewer threads is fine */
+		started++;
+	}
+	check_worker(&threads[0]);
+	for (unsigned t = 1; t < started; t++)
+		pthread_join(ids[t], NULL);
+	for (unsigned t = 0; t < n; t++) {
+		if (rc == 0)
+			rc = merge(v, &threads[t].c);
+		free(threads[t].c.diags);
+	}
+	return rc;
 }
 
 static void finish(aims_validation *v)
@@ -613,33 +730,24 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	c.v = v;
-	c.opts = opts;
-	c.rc = 0;
 	for (size_t i = 0; i < nfiles; i++) {
 		refs[i].m = aims_registry_file_at(reg, i);
 		refs[i].file = i;
 	}
 	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
 	find_repeats(reg, refs, nfiles, skip);
-	for (size_t i = 0; i < nfiles; i++) {
-		const aims_manifest *m = aims_registry_file_at(reg, i);
-
-		if (skip[i])
-			continue;
-		slot_of[i] = v->file_count;
-		if ((rc = add_file(v, m)) < 0)
-			goto out;
-		check_file(&c, slot_of[i], m);
-		if ((rc = c.rc) < 0)
-			goto out;
-	}
+	for (size_t i = 0; i < nfiles; i++)
+		slot_of[i] = skip[i] ? (size_t)-1 : v->file_count++;
+	if ((rc = check_files(v, reg, slot_of, opts)) < 0)
+		goto out;
 	/* From here on, refs map manifests to result files. */
 	for (size_t i = 0; i < nfiles; i++)
-		refs[i].file = skip[refs[i].file] ? (size_t)-1 : slot_of[refs[i].file];
+		refs[i].file = slot_of[refs[i].file];
+	checker_init(&c, v, opts, &v->arena);
 	check_conflicts(&c, reg, refs, nfiles);
 	check_shared_triggers(&c, reg, refs, nfiles);
-	rc = c.rc;
+	rc = merge(v, &c);
+	free(c.diags);
 out:
 	free(refs);
 	free(slot_of);
@@ -682,15 +790,16 @@ int aims_validate_text(aims_validation **out, const char *path, const char *text
 		opts = &default_options;
 	if ((rc = aims_manifest_parse(&m, path, text, len, err)) < 0)
 		return rc;
-	if (!(v = validation_new(opts, 1)) || (rc = add_file(v, m)) < 0) {
+	if (!(v = validation_new(opts, 1))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	c.v = v;
-	c.opts = opts;
-	c.rc = 0;
-	check_file(&c, 0, m);
-	rc = c.rc;
+	checker_init(&c, v, opts, &v->arena);
+	v->file_count = 1;
+	if (add_file(&c, 0, m) == 0)
+		check_file(&c, 0, m);
+	rc = merge(v, &c);
+	free(c.diags);
 out:
 	aims_manifest_free(m);
 	return deliver(out, v, rc, err);
@@ -703,6 +812,8 @@ void aims_validate_free(aims_validation *v)
 	free(v->diags);
 	free(v->files);
 	aims_arena_free(&v->arena);
+	for (size_t i = 0; i < MAX_THREADS; i++)
+		aims_arena_free(&v->thread_arenas[i]);
 	free(v);
 }
 
