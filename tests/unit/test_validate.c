@@ -455,6 +455,55 @@ static void test_non_utf8_path_and_message(void **state)
 	aims_validate_free(v);
 }
 
+static char *render_paths(const char *dir, unsigned threads)
+{
+	aims_validate_options opts = {NULL, false, threads};
+	aims_validation *v = NULL;
+	const char *paths[] = {dir};
+	aims_error err;
+	char *text;
+
+	aims_error_clear(&err);
+	assert_int_equal(aims_validate_paths(&v, paths, 1, &opts, &err), 0);
+	text = render(v, false, NULL);
+	aims_validate_free(v);
+	return text;
+}
+
+static void test_threads_do_not_change_the_result(void **state)
+{
+	char *dir = test_tmpdir(), *one, *four;
+
+	(void)state;
+	/* Enough files for several checking threads, with problems of every
+	 * kind spread over them (per file and across files). */
+	for (int i = 0; i < 700; i++) {
+		char name[64], text[512];
+
+		snprintf(name, sizeof(name), "%s/m%03d.md", i % 2 ? "skills" : "tasks", i);
+		snprintf(text, sizeof(text),
+			 "---\nid: %s\nname: N%d\n%s\ntriggers: [shared phrase %d, go]\n"
+			 "dependencies:\n  env: [%s]\n---\n```json\n{\"a\": %s}\n```\n",
+			 i % 7 ? "m" : "dup", i, i % 5 ? "description: d" : "", i % 3,
+			 i % 11 ? "OK_NAME" : "bad-name", i % 13 ? "1" : "oops");
+		if (i % 17 == 0)
+			snprintf(text, sizeof(text), "---\nid: [broken\n---\n");
+		test_write_str(dir, name, text);
+	}
+	one = render_paths(dir, 1);
+	four = render_paths(dir, 4);
+	assert_string_equal(one, four);
+	assert_non_null(strstr(one, "[duplicate-id]"));
+	assert_non_null(strstr(one, "[trigger-shared]"));
+	assert_non_null(strstr(one, "[json-block]"));
+	assert_non_null(strstr(one, "[yaml-syntax]"));
+	assert_non_null(strstr(one, " in 700 files\n"));
+	free(one);
+	free(four);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_reference_documents_every_rule(void **state)
 {
 	char *doc = NULL;
@@ -490,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_sarif),
 		cmocka_unit_test(test_json_check),
 		cmocka_unit_test(test_non_utf8_path_and_message),
+		cmocka_unit_test(test_threads_do_not_change_the_result),
 		cmocka_unit_test(test_reference_documents_every_rule),
 	};
 
