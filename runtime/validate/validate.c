@@ -427,89 +427,120 @@ static void check_conflicts(checker *c, const aims_registry *reg, const file_ref
 	}
 }
 
-/* A trigger as routing compares it: ASCII case folded, blanks collapsed. */
-static char *normalize_trigger(aims_arena *arena, const char *t)
+/* Triggers are compared as routing reads them: ASCII case folded, runs of
+ * blanks as one, none at the ends. The normalized text is never built:
+ * it is read one character at a time. */
+
+static bool is_blank(char ch)
 {
-	char *out = aims_arena_alloc(arena, strlen(t) + 1);
-	size_t n = 0;
-	bool blank = false;
-
-	if (!out)
-		return NULL;
-	for (; *t; t++) {
-		unsigned char ch = (unsigned char)*t;
-
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-			blank = n > 0;
-			continue;
-		}
-		if (blank)
-			out[n++] = ' ';
-		blank = false;
-		out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-	}
-	out[n] = '\0';
-	return out;
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-typedef struct trigger_slot {
-	const char *key; /* NULL: empty */
-	aims_kind kind;
-	const aims_manifest *m;
-	aims_pos pos;
-} trigger_slot;
+/* The next normalized character of *p (advanced), or -1 at the end. */
+static int next_folded(const char **p, bool *started)
+{
+	const char *s = *p;
+	bool blank = false;
+	unsigned char ch;
 
-static uint64_t hash_trigger(aims_kind kind, const char *key)
+	while (is_blank(*s)) {
+		s++;
+		blank = true;
+	}
+	*p = s;
+	if (!*s)
+		return -1;
+	if (blank && *started)
+		return ' '; /* the character itself comes next time */
+	*started = true;
+	ch = (unsigned char)*s;
+	*p = s + 1;
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+/* Hash of the normalized trigger and kind; 0 when it is blank. */
+static uint64_t hash_trigger(aims_kind kind, const char *t)
 {
 	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+	bool started = false;
+	int ch;
 
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return h;
+	while ((ch = next_folded(&t, &started)) >= 0)
+		h = (h ^ (unsigned)ch) * 1099511628211ull;
+	return started ? (h ? h : 1) : 0;
 }
+
+static bool same_trigger(const char *a, const char *b)
+{
+	bool sa = false, sb = false;
+	int x, y;
+
+	do {
+		x = next_folded(&a, &sa);
+		y = next_folded(&b, &sb);
+		if (x != y)
+			return false;
+	} while (x >= 0);
+	return true;
+}
+
+/* A slot of the shared-trigger table: 16 bytes, so the table stays small
+ * (it is probed at random, once per trigger). */
+typedef struct trigger_slot {
+	uint64_t hash;	  /* 0: empty */
+	uint32_t def;	  /* registry definition index */
+	uint32_t trigger; /* index in its triggers */
+} trigger_slot;
 
 static void check_shared_triggers(checker *c, const aims_registry *reg, const file_ref *refs,
 				  size_t count)
 {
-	size_t total = 0, cap = 16, mask;
+	size_t total = 0, cap = 16, mask, defs = aims_registry_count(reg);
 	trigger_slot *table = NULL;
-	aims_arena keys;
 
-	aims_arena_init(&keys);
-	for (size_t i = 0; i < aims_registry_count(reg); i++)
+	for (size_t i = 0; i < defs; i++)
 		total += aims_registry_at(reg, i)->triggers.count;
+	if (total > UINT32_MAX / 4 || defs > UINT32_MAX) {
+		c->rc = AIMS_ENOMEM;
+		return;
+	}
 	while (cap < total * 2)
 		cap *= 2;
 	if (!(table = calloc(cap, sizeof(*table)))) {
 		c->rc = AIMS_ENOMEM;
-		goto out;
+		return;
 	}
 	mask = cap - 1;
-	for (size_t i = 0; i < aims_registry_count(reg); i++) {
+	for (size_t i = 0; i < defs; i++) {
 		const aims_manifest *m = aims_registry_at(reg, i);
 
 		if (!m->root || !aims_status_routable(m->status))
 			continue;
 		for (size_t t = 0; t < m->triggers.count; t++) {
-			char *key = normalize_trigger(&keys, m->triggers.items[t]);
+			const char *text = m->triggers.items[t];
+			uint64_t hash = hash_trigger(m->kind, text);
+			const aims_manifest *first = NULL;
 			size_t h;
 
-			if (!key) {
-				c->rc = AIMS_ENOMEM;
-				goto out;
-			}
-			if (!*key)
+			if (!hash)
 				continue;
-			for (h = hash_trigger(m->kind, key) & mask; table[h].key;
-			     h = (h + 1) & mask)
-				if (table[h].kind == m->kind && strcmp(table[h].key, key) == 0)
+			for (h = hash & mask; table[h].hash; h = (h + 1) & mask) {
+				const aims_manifest *other;
+
+				if (table[h].hash != hash)
+					continue;
+				other = aims_registry_at(reg, table[h].def);
+				if (other->kind == m->kind &&
+				    same_trigger(other->triggers.items[table[h].trigger], text)) {
+					first = other;
 					break;
-			if (!table[h].key) {
-				table[h].key = key;
-				table[h].kind = m->kind;
-				table[h].m = m;
-				table[h].pos = m->triggers.pos[t];
-			} else if (table[h].m != m) {
+				}
+			}
+			if (!first) {
+				table[h].hash = hash;
+				table[h].def = (uint32_t)i;
+				table[h].trigger = (uint32_t)t;
+			} else if (first != m) {
 				size_t file = file_of(refs, count, m);
 
 				if (file != (size_t)-1)
@@ -517,15 +548,13 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 					     m->triggers.pos[t],
 					     "trigger '%s' is also a trigger of %s '%s' (%s:%u): "
 					     "routing between them is ambiguous",
-					     m->triggers.items[t], aims_kind_name(m->kind),
-					     table[h].m->id.str, table[h].m->path,
-					     table[h].pos.line);
+					     text, aims_kind_name(m->kind), first->id.str,
+					     first->path,
+					     first->triggers.pos[table[h].trigger].line);
 			}
 		}
 	}
-out:
 	free(table);
-	aims_arena_free(&keys);
 }
 
 /* ---- Results ------------------------------------------------------------- */
