@@ -470,8 +470,11 @@ static bool is_known_key(const char *key)
 	return false;
 }
 
-static void check_duplicate_keys(loader *l, const aims_yaml_node *map)
+/* Reports keys that appear twice; returns true when there was one. */
+static bool check_duplicate_keys(loader *l, const aims_yaml_node *map)
 {
+	bool found = false;
+
 	/* Front matter maps are small; quadratic is fine up to a bound, and
 	 * beyond it only the first keys are compared (the node cap bounds the
 	 * map anyway). */
@@ -491,17 +494,28 @@ static void check_duplicate_keys(loader *l, const aims_yaml_node *map)
 					"key '%s' appears twice (first on line %u); the first is "
 					"used",
 					k->value, prev->pos.line);
+				found = true;
 				break;
 			}
 		}
 	}
+	return found;
+}
+
+/* strcmp(key, name) == 0, with the first character compared inline: the
+ * key dispatch below runs for every key of every manifest. */
+static bool key_is(const char *key, const char *name)
+{
+	return key[0] == name[0] && strcmp(key, name) == 0;
 }
 
 static void load_fields(loader *l, const aims_yaml_node *root)
 {
 	aims_manifest *m = &l->m->pub;
 
-	check_duplicate_keys(l, root);
+	/* Beyond 512 keys duplicates are not all reported: look them up. */
+	bool may_repeat = check_duplicate_keys(l, root) || root->count > 512;
+
 	for (size_t i = 0; i < root->count; i++) {
 		const aims_yaml_node *k = root->keys[i], *v = root->items[i];
 		const char *key;
@@ -513,44 +527,44 @@ static void load_fields(loader *l, const aims_yaml_node *root)
 		}
 		key = k->value;
 		/* The first occurrence of a duplicated key wins. */
-		if (aims_yaml_get_key(root, key) != k)
+		if (may_repeat && aims_yaml_get_key(root, key) != k)
 			continue;
-		if (strcmp(key, "id") == 0)
+		if (key_is(key, "id"))
 			get_string(l, &m->id, "id", k, v);
-		else if (strcmp(key, "name") == 0)
+		else if (key_is(key, "name"))
 			get_string(l, &m->name, "name", k, v);
-		else if (strcmp(key, "type") == 0)
+		else if (key_is(key, "type"))
 			get_string(l, &m->type, "type", k, v);
-		else if (strcmp(key, "description") == 0)
+		else if (key_is(key, "description"))
 			get_string(l, &m->description, "description", k, v);
-		else if (strcmp(key, "status") == 0)
+		else if (key_is(key, "status"))
 			get_string(l, &m->status_field, "status", k, v);
-		else if (strcmp(key, "priority") == 0)
+		else if (key_is(key, "priority"))
 			get_string(l, &m->priority_field, "priority", k, v);
-		else if (strcmp(key, "schedule") == 0)
+		else if (key_is(key, "schedule"))
 			get_string(l, &m->schedule, "schedule", k, v);
-		else if (strcmp(key, "triggers") == 0)
+		else if (key_is(key, "triggers"))
 			get_list(l, &m->triggers, "triggers", k, v, true);
-		else if (strcmp(key, "trigger") == 0) {
+		else if (key_is(key, "trigger")) {
 			m->singular_trigger = true;
 			problem(l, "singular-trigger", AIMS_SEVERITY_WARNING, k->pos,
 				"'trigger' should be 'triggers' (a list); accepted");
 			get_list(l, &m->triggers, "trigger", k, v, false);
-		} else if (strcmp(key, "execution") == 0)
+		} else if (key_is(key, "execution"))
 			load_execution(l, k, v);
-		else if (strcmp(key, "dependencies") == 0)
+		else if (key_is(key, "dependencies"))
 			load_dependencies(l, v);
-		else if (strcmp(key, "category") == 0)
+		else if (key_is(key, "category"))
 			get_string(l, &m->category, "category", k, v);
-		else if (strcmp(key, "provider") == 0)
+		else if (key_is(key, "provider"))
 			get_string(l, &m->provider, "provider", k, v);
-		else if (strcmp(key, "docs_url") == 0)
+		else if (key_is(key, "docs_url"))
 			get_string(l, &m->docs_url, "docs_url", k, v);
-		else if (strcmp(key, "mcp_endpoint") == 0)
+		else if (key_is(key, "mcp_endpoint"))
 			get_string(l, &m->mcp_endpoint, "mcp_endpoint", k, v);
-		else if (strcmp(key, "env_vars") == 0)
+		else if (key_is(key, "env_vars"))
 			get_list(l, &m->env_vars, "env_vars", k, v, true);
-		else if (strcmp(key, "aims_files") == 0)
+		else if (key_is(key, "aims_files"))
 			get_list(l, &m->aims_files, "aims_files", k, v, true);
 		else if (!is_known_key(key))
 			problem(l, "unknown-key", AIMS_SEVERITY_WARNING, k->pos,

@@ -341,7 +341,9 @@ bool aims_yaml_is_null(const aims_yaml_node *node)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
 
-	return node && node->type == AIMS_YAML_SCALAR && node->plain && scalar_is(node, nulls);
+	/* The length first: every value goes through here. */
+	return node && node->type == AIMS_YAML_SCALAR && node->plain &&
+	       (node->len == 0 || node->len == 1 || node->len == 4) && scalar_is(node, nulls);
 }
 
 static bool is_bool(const aims_yaml_node *node)
@@ -349,7 +351,7 @@ static bool is_bool(const aims_yaml_node *node)
 	static const char *const bools[] = {"true",  "True",  "TRUE", "false",
 					    "False", "FALSE", NULL};
 
-	return node->plain && scalar_is(node, bools);
+	return node->plain && (node->len == 4 || node->len == 5) && scalar_is(node, bools);
 }
 
 static bool is_number(const aims_yaml_node *node)
