@@ -732,24 +732,18 @@ static int load_front_matter(loader *l, const char *text, size_t len)
 	return l->rc;
 }
 
-/* True when body may contain a fenced block whose info string starts with
- * "json": a fence run (``` or ~~~) followed by blanks and "json" in any
- * case. A superset of what cmark can read as a ```json block. */
+/* True when body (len bytes, not necessarily NUL-terminated) may contain
+ * a fenced block whose info string starts with "json": a fence run (```
+ * or ~~~) followed by blanks and "json" in any case. A superset of what
+ * cmark can read as a ```json block. */
 static bool may_hold_json_block(const char *body, size_t len)
 {
 	const char *end = body + len;
+	const char *tick = memchr(body, '`', len), *tilde = memchr(body, '~', len);
 
-	/* body is NUL-terminated (an arena copy): strcspn stops at its end,
-	 * and at a NUL inside it, which is stepped over. */
-	for (const char *p = body; p < end; p++) {
-		const char *q;
+	while (tick || tilde) {
+		const char *p = !tilde || (tick && tick < tilde) ? tick : tilde, *q = p;
 
-		p += strcspn(p, "`~");
-		if (p >= end)
-			break;
-		if (*p == '\0')
-			continue;
-		q = p;
 		while (q < end && *q == *p)
 			q++;
 		if (q - p >= 3) {
@@ -758,7 +752,15 @@ static bool may_hold_json_block(const char *body, size_t len)
 			if (end - q >= 4 && strncasecmp(q, "json", 4) == 0)
 				return true;
 		}
-		p = q - 1;
+		/* Look for the next fence character of the same kind past q. */
+		if (*p == '`')
+			tick = q < end ? memchr(q, '`', (size_t)(end - q)) : NULL;
+		else
+			tilde = q < end ? memchr(q, '~', (size_t)(end - q)) : NULL;
+		if (tick && tick < q)
+			tick = memchr(q, '`', (size_t)(end - q));
+		if (tilde && tilde < q)
+			tilde = memchr(q, '~', (size_t)(end - q));
 	}
 	return false;
 }
@@ -827,17 +829,19 @@ int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char 
 	if ((rc = l.rc) < 0)
 		goto out;
 
+	/* Validation loads thousands of files and reads only ```json
+	 * blocks: other bodies are neither copied nor parsed. */
+	if ((flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) &&
+	    !may_hold_json_block(body_start, (size_t)(data + len - body_start)))
+		goto done;
 	m->body_len = (size_t)(data + len - body_start);
 	if (!(m->body = aims_arena_strndup(&impl->arena, body_start, m->body_len))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	if (!(flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) ||
-	    may_hold_json_block(m->body, m->body_len)) {
-		if ((rc = manifest_body_parse(impl)) < 0)
-			goto out;
-		m->body_parsed = true;
-	}
+	if ((rc = manifest_body_parse(impl)) < 0)
+		goto out;
+	m->body_parsed = true;
 done:
 	*out = m;
 	impl = NULL;

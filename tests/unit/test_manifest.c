@@ -392,14 +392,15 @@ static void test_json_blocks_only_flag(void **state)
 
 	(void)state;
 	aims_error_clear(&err);
-	/* No possible json block: the body is kept but not parsed. */
+	/* No possible json block: the body is neither kept nor parsed. */
 	assert_int_equal(aims_manifest_parse_flags(&m, "skills/a.md", plain, strlen(plain),
 						   AIMS_MANIFEST_JSON_BLOCKS_ONLY, &err),
 			 0);
 	assert_false(m->body_parsed);
 	assert_null(m->title);
 	assert_int_equal(m->code_block_count, 0);
-	assert_non_null(strstr(m->body, "```bash"));
+	assert_null(m->body);
+	assert_int_equal(m->body_len, 0);
 	aims_manifest_free(m);
 	/* Without the flag everything is parsed. */
 	m = parse("skills/a.md", plain);

@@ -214,9 +214,9 @@ typedef struct aims_manifest {
 
 /* Loading flags (aims_manifest_load_flags, aims_registry_set_load_flags). */
 enum {
-	/* Run the markdown parser only on bodies that may hold a ```json
-	 * block (the only part of the body validation reads). Other bodies
-	 * keep their text, but no title, sections, code blocks or tables;
+	/* Keep and parse only bodies that may hold a ```json block (the only
+	 * part of the body validation reads). Other bodies are dropped: no
+	 * text (body NULL), title, sections, code blocks or tables;
 	 * body_parsed says which. */
 	AIMS_MANIFEST_JSON_BLOCKS_ONLY = 1u << 0,
 };
