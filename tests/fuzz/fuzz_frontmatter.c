@@ -25,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON_Delete(json);
 		aims_manifest_free(m);
 	}
+	/* The validation load: bodies scanned for json fences, parsed or not. */
+	if (aims_manifest_parse_flags(&m, "tasks/fuzz.md", text, size,
+				      AIMS_MANIFEST_JSON_BLOCKS_ONLY, NULL) == 0)
+		aims_manifest_free(m);
 	if (aims_validate_text(&v, "skills/fuzz.md", text, size, NULL, NULL) == 0) {
 		aims_buf buf;
 		cJSON *json = aims_json_sarif(v, "/w");
