@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aims/exec.h"
 #include "aims/check.h"
 #include "aims/manifest.h"
 #include "aims/validate.h"
@@ -40,6 +41,13 @@ cJSON *aims_json_readiness(const aims_readiness *r);
 
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
+
+/* An execution result (SPEC §7.1): stdout, stderr, exitCode (-1 when
+ * the program did not exit by itself), error (string or null), success,
+ * durationMs, timedOut, truncated, backend, and limit (the limit that
+ * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
+ * U+FFFD. */
+cJSON *aims_json_exec_result(const aims_exec_result *r);
 
 /* ---- Validation (validate.h) ------------------------------------------ */
 
