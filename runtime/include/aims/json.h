@@ -12,6 +12,7 @@
 #include "aims/exec.h"
 #include "aims/check.h"
 #include "aims/manifest.h"
+#include "aims/validate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,28 @@ cJSON *aims_json_pos(aims_pos pos);
  * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
  * U+FFFD. */
 cJSON *aims_json_exec_result(const aims_exec_result *r);
+
+/* ---- Validation (validate.h) ------------------------------------------ */
+
+/*
+ * Checks that text (len bytes) is exactly one JSON value, blanks around it
+ * allowed. Returns 0 when it is, AIMS_EINVALID when not, with the byte
+ * offset where parsing stopped in *error_offset (may be NULL). Safe to
+ * call from several threads.
+ */
+int aims_json_check(const char *text, size_t len, size_t *error_offset);
+
+/* A validation: {"diagnostics": [{file, line, column, severity, rule,
+ * message}], "files": [{file, manifest, type, id, errors, warnings,
+ * verdict}], "errors", "warnings", "fileCount"}. Paths are shown relative
+ * to base (see aims_validate_display_path; NULL: as loaded). */
+cJSON *aims_json_validation(const aims_validation *v, const char *base);
+
+/* A validation as a SARIF 2.1.0 log: one run, the whole rule table as the
+ * driver's rules, one result per diagnostic with a region. URIs are
+ * relative to base under uriBaseId %SRCROOT% (base must then be absolute;
+ * NULL: paths as loaded, no base). */
+cJSON *aims_json_sarif(const aims_validation *v, const char *base);
 
 #ifdef __cplusplus
 }
