@@ -178,22 +178,27 @@ static cJSON *sarif_rules(void)
 	for (size_t i = 0; rules && i < aims_validate_rule_count(); i++) {
 		const aims_validate_rule *r = aims_validate_rule_at(i);
 		cJSON *rule = cJSON_CreateObject(), *config;
-		aims_buf uri;
-		char *help_uri;
+		char *help_uri = NULL;
 
-		aims_buf_init(&uri, 4096);
-		if (aims_buf_printf(&uri, "%s#%s", AIMS_VALIDATE_INFO_URI, r->id) < 0 ||
-		    !(help_uri = aims_buf_detach(&uri))) {
-			aims_buf_free(&uri);
-			cJSON_Delete(rule);
-			cJSON_Delete(rules);
-			return NULL;
+#ifdef AIMS_VALIDATE_INFO_URI
+		{
+			aims_buf uri;
+
+			aims_buf_init(&uri, 4096);
+			if (aims_buf_printf(&uri, "%s#%s", AIMS_VALIDATE_INFO_URI, r->id) < 0 ||
+			    !(help_uri = aims_buf_detach(&uri))) {
+				aims_buf_free(&uri);
+				cJSON_Delete(rule);
+				cJSON_Delete(rules);
+				return NULL;
+			}
 		}
+#endif
 		if (!rule || !cJSON_AddStringToObject(rule, "id", r->id) ||
 		    !cJSON_AddItemToObject(rule, "shortDescription", text_object(r->summary)) ||
 		    !cJSON_AddItemToObject(rule, "fullDescription", text_object(r->help)) ||
 		    !cJSON_AddItemToObject(rule, "help", text_object(r->help)) ||
-		    !cJSON_AddStringToObject(rule, "helpUri", help_uri) ||
+		    (help_uri && !cJSON_AddStringToObject(rule, "helpUri", help_uri)) ||
 		    !(config = cJSON_AddObjectToObject(rule, "defaultConfiguration")) ||
 		    !cJSON_AddStringToObject(config, "level",
 					     aims_validate_severity_name(r->severity))) {
@@ -248,9 +253,12 @@ cJSON *aims_json_sarif(const aims_validation *v, const char *base)
 	    !(driver = cJSON_AddObjectToObject(tool, "driver")) ||
 	    !cJSON_AddStringToObject(driver, "name", "aims") ||
 	    !cJSON_AddStringToObject(driver, "version", aims_version()) ||
-	    !cJSON_AddStringToObject(driver, "informationUri", AIMS_VALIDATE_INFO_URI) ||
 	    !cJSON_AddItemToObject(driver, "rules", sarif_rules()))
 		goto fail;
+#ifdef AIMS_VALIDATE_INFO_URI
+	if (!cJSON_AddStringToObject(driver, "informationUri", AIMS_VALIDATE_INFO_URI))
+		goto fail;
+#endif
 	if (base && base[0] == '/') {
 		cJSON *ids = cJSON_AddObjectToObject(run, "originalUriBaseIds"), *srcroot;
 		aims_buf uri;

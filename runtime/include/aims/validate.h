@@ -28,12 +28,10 @@ extern "C" {
 #define AIMS_VALIDATE_MIN_TRIGGER     3		   /* shorter triggers are warned about */
 #define AIMS_VALIDATE_MAX_DIAGNOSTICS 1000000	   /* beyond this, the rest are dropped */
 
-/* Where SARIF points users for the rules (each rule: this + "#rule-id").
- * A build can set its own (-DAIMS_VALIDATE_INFO_URI=...). */
-#ifndef AIMS_VALIDATE_INFO_URI
-#define AIMS_VALIDATE_INFO_URI \
-	"https://github.com/aims-runtime/aims/blob/main/docs/manifest-reference.md"
-#endif
+/* Where SARIF points users for the rules (each rule: this + "#rule-id"),
+ * set by the build that knows where its docs are published (CMake
+ * -DAIMS_VALIDATE_INFO_URI=https://...). Unset, SARIF carries the rules'
+ * help text only, never an address that may not exist. */
 
 /* A rule: its stable id, default severity, one-line summary and a short
  * help text (what triggers it, how to fix it). Static. */
