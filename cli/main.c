@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 const cli_command cli_commands[] = {
 	{"list", "list the skills, tasks, hooks and tools found", cmd_list},
@@ -23,6 +24,7 @@ const cli_command cli_commands[] = {
 	{"run", "route an utterance and run what it names", cmd_run},
 	{"exec", "run Python, Node.js or Bash code in a sandbox", cmd_exec},
 	{"check", "check requirements: which definitions can run here", cmd_check},
+	{"validate", "check manifests for CI: file:line:col diagnostics", cmd_validate},
 	{"serve", "serve the HTTP JSON API", cmd_serve},
 	{NULL, NULL, NULL},
 };

@@ -9,7 +9,11 @@
  * (CURLOPT_NOSIGNAL): the library runs inside a multithreaded server.
  */
 #include <arpa/inet.h>
+/* libcurl is loaded on first use (below): no type-checking macros that
+ * would name its functions directly. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +30,113 @@
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+
+/*
+ * libcurl, loaded on first use. Linking it would make every start of the
+ * `aims` command pay for loading it and what it pulls in (TLS, Kerberos,
+ * LDAP: about 4 ms, most of a command's start), although only the E2B
+ * backend and the forward executor speak HTTP. The functions come from the
+ * same library, resolved once; nothing else changes.
+ */
+static struct curl_api {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	void (*free)(void *);
+	time_t (*getdate)(const char *, const time_t *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURLSH *(*share_init)(void);
+	CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLU *(*url)(void);
+	void (*url_cleanup)(CURLU *);
+	CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+} api;
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+static bool api_loaded;
+
+static void load_api(void)
+{
+	static const char *const names[] = {"libcurl.so.4", "libcurl-gnutls.so.4"};
+	void *lib = NULL;
+	bool ok = true;
+
+	for (size_t i = 0; !lib && i < sizeof(names) / sizeof(names[0]); i++)
+		lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return;
+#define LOAD(field, symbol) ok &= (*(void **)&api.field = dlsym(lib, symbol)) != NULL
+	LOAD(global_init, "curl_global_init");
+	LOAD(easy_init, "curl_easy_init");
+	LOAD(easy_setopt, "curl_easy_setopt");
+	LOAD(easy_getinfo, "curl_easy_getinfo");
+	LOAD(easy_cleanup, "curl_easy_cleanup");
+	LOAD(easy_strerror, "curl_easy_strerror");
+	LOAD(free, "curl_free");
+	LOAD(getdate, "curl_getdate");
+	LOAD(multi_init, "curl_multi_init");
+	LOAD(multi_add_handle, "curl_multi_add_handle");
+	LOAD(multi_remove_handle, "curl_multi_remove_handle");
+	LOAD(multi_perform, "curl_multi_perform");
+	LOAD(multi_poll, "curl_multi_poll");
+	LOAD(multi_info_read, "curl_multi_info_read");
+	LOAD(multi_cleanup, "curl_multi_cleanup");
+	LOAD(share_init, "curl_share_init");
+	LOAD(share_setopt, "curl_share_setopt");
+	LOAD(slist_append, "curl_slist_append");
+	LOAD(slist_free_all, "curl_slist_free_all");
+	LOAD(url, "curl_url");
+	LOAD(url_cleanup, "curl_url_cleanup");
+	LOAD(url_get, "curl_url_get");
+	LOAD(url_set, "curl_url_set");
+#undef LOAD
+	api_loaded = ok; /* the library stays loaded for the process */
+}
+
+/* Loads libcurl once; false when it cannot be loaded. */
+static bool curl_available(void)
+{
+	pthread_once(&api_once, load_api);
+	return api_loaded;
+}
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_share_setopt
+#define curl_global_init	 (*api.global_init)
+#define curl_easy_init		 (*api.easy_init)
+#define curl_easy_setopt	 (*api.easy_setopt)
+#define curl_easy_getinfo	 (*api.easy_getinfo)
+#define curl_easy_cleanup	 (*api.easy_cleanup)
+#define curl_easy_strerror	 (*api.easy_strerror)
+#define curl_free		 (*api.free)
+#define curl_getdate		 (*api.getdate)
+#define curl_multi_init		 (*api.multi_init)
+#define curl_multi_add_handle	 (*api.multi_add_handle)
+#define curl_multi_remove_handle (*api.multi_remove_handle)
+#define curl_multi_perform	 (*api.multi_perform)
+#define curl_multi_poll		 (*api.multi_poll)
+#define curl_multi_info_read	 (*api.multi_info_read)
+#define curl_multi_cleanup	 (*api.multi_cleanup)
+#define curl_share_init		 (*api.share_init)
+#define curl_share_setopt	 (*api.share_setopt)
+#define curl_slist_append	 (*api.slist_append)
+#define curl_slist_free_all	 (*api.slist_free_all)
+#define curl_url		 (*api.url)
+#define curl_url_cleanup	 (*api.url_cleanup)
+#define curl_url_get		 (*api.url_get)
+#define curl_url_set		 (*api.url_set)
 
 /*
  * One share for the process: DNS answers, TLS sessions and idle
@@ -56,6 +167,8 @@ static void share_unlock(CURL *handle, curl_lock_data data, void *opaque)
 
 static void global_init(void)
 {
+	if (!curl_available())
+		return;
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (global_rc != CURLE_OK)
 		return;
@@ -178,7 +291,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *opaque)
 /* The host of url, for messages ("?" when it cannot be parsed). */
 static void url_host(char *out, size_t out_len, const char *url)
 {
-	CURLU *u = curl_url();
+	CURLU *u = curl_available() ? curl_url() : NULL;
 	char *host = NULL;
 
 	snprintf(out, out_len, "?");
@@ -200,7 +313,7 @@ static void url_host(char *out, size_t out_len, const char *url)
 
 int aims_http_url_is_loopback(const char *url)
 {
-	CURLU *u = curl_url();
+	CURLU *u = curl_available() ? curl_url() : NULL;
 	char *host = NULL;
 	struct in_addr a4;
 	int yes = 0;
@@ -354,6 +467,9 @@ static int perform(aims_http_response *resp, const aims_http_request *req, aims_
 	url_host(host, sizeof(host), req->url);
 
 	pthread_once(&global_once, global_init);
+	if (!api_loaded)
+		return aims_error_set(err, AIMS_EUNSUPPORTED,
+				      "libcurl (libcurl.so.4) cannot be loaded: install libcurl4");
 	if (global_rc != CURLE_OK)
 		return aims_error_set(err, AIMS_EUPSTREAM, "cannot initialize libcurl: %s",
 				      curl_easy_strerror(global_rc));

@@ -14,6 +14,7 @@
 #include "aims/exec.h"
 #include "aims/manifest.h"
 #include "aims/router.h"
+#include "aims/validate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,27 @@ int aims_json_exec_input_read(aims_json_exec_input *in, const cJSON *body, bool 
 
 /* Frees what the input owns (the env entries). */
 void aims_json_exec_input_free(aims_json_exec_input *in);
+/* ---- Validation (validate.h) ------------------------------------------ */
+
+/*
+ * Checks that text (len bytes) is exactly one JSON value, blanks around it
+ * allowed. Returns 0 when it is, AIMS_EINVALID when not, with the byte
+ * offset where parsing stopped in *error_offset (may be NULL). Safe to
+ * call from several threads.
+ */
+int aims_json_check(const char *text, size_t len, size_t *error_offset);
+
+/* A validation: {"diagnostics": [{file, line, column, severity, rule,
+ * message}], "files": [{file, manifest, type, id, errors, warnings,
+ * verdict}], "errors", "warnings", "fileCount"}. Paths are shown relative
+ * to base (see aims_validate_display_path; NULL: as loaded). */
+cJSON *aims_json_validation(const aims_validation *v, const char *base);
+
+/* A validation as a SARIF 2.1.0 log: one run, the whole rule table as the
+ * driver's rules, one result per diagnostic with a region. URIs are
+ * relative to base under uriBaseId %SRCROOT% (base must then be absolute;
+ * NULL: paths as loaded, no base). */
+cJSON *aims_json_sarif(const aims_validation *v, const char *base);
 
 #ifdef __cplusplus
 }
