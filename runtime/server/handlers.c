@@ -10,6 +10,7 @@
 #include "aims/check.h"
 #include "aims/dispatch.h"
 #include "aims/json.h"
+#include "aims/validate.h"
 #include "server/server_int.h"
 
 /* ---- JSON bodies ----------------------------------------------------------- */
@@ -509,5 +510,54 @@ out:
 	aims_plan_free(plan);
 	free(input_text);
 	cJSON_Delete(body);
+	return 0;
+}
+
+/* ---- POST /api/validate ---------------------------------------------------- */
+
+int handle_validate(aims_server *srv, const request *req, reply *r)
+{
+	cJSON *body = parse_json_object(req, r);
+	const cJSON *text, *path;
+	aims_validate_options opts = {0};
+	aims_validation *v = NULL;
+	aims_error err;
+	bool strict;
+	int rc;
+
+	if (!body)
+		return 0;
+	text = cJSON_GetObjectItemCaseSensitive(body, "text");
+	path = cJSON_GetObjectItemCaseSensitive(body, "path");
+	if (!cJSON_IsString(text)) {
+		reply_error(r, 400, text ? "text must be a string" : "text is required");
+		goto out;
+	}
+	if (path && !cJSON_IsNull(path) &&
+	    (!cJSON_IsString(path) || !*path->valuestring || strlen(path->valuestring) > 1024)) {
+		reply_error(r, 400, "path must be a file name like skills/x.md");
+		goto out;
+	}
+	if (get_bool(&strict, body, "strict", r) < 0)
+		goto out;
+	opts.strict = strict;
+	opts.threads = 1;
+	aims_error_clear(&err);
+	rc = aims_validate_text(&v, cJSON_IsString(path) ? path->valuestring : "manifest.md",
+				text->valuestring, strlen(text->valuestring), &opts, &err);
+	if (rc < 0) {
+		reply_error(r, status_for(rc), "%s", err.message);
+		goto out;
+	}
+	if (!(r->json = aims_json_validation(v, NULL))) {
+		reply_error(r, 500, "out of memory");
+		goto out;
+	}
+	cJSON_AddBoolToObject(r->json, "ok", aims_validate_errors(v) == 0);
+	r->status = 200;
+out:
+	aims_validate_free(v);
+	cJSON_Delete(body);
+	(void)srv;
 	return 0;
 }

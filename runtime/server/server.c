@@ -43,6 +43,7 @@ static const route routes[] = {
 	{"/api/code/execute", false, "POST", handle_execute, "/api/code/execute"},
 	{"/api/route", false, "POST", handle_route, "/api/route"},
 	{"/api/dispatch", false, "POST", handle_dispatch, "/api/dispatch"},
+	{"/api/validate", false, "POST", handle_validate, "/api/validate"},
 };
 
 static bool path_matches(const route *rt, const char *path)

@@ -144,6 +144,7 @@ int handle_tools(aims_server *srv, const request *req, reply *r);
 int handle_execute(aims_server *srv, const request *req, reply *r);
 int handle_route(aims_server *srv, const request *req, reply *r);
 int handle_dispatch(aims_server *srv, const request *req, reply *r);
+int handle_validate(aims_server *srv, const request *req, reply *r);
 
 /* Parses a JSON object body; on failure fills r with a 400 and returns
  * NULL. Rejects invalid UTF-8 and NUL characters. */

@@ -95,6 +95,10 @@ static const aims_validate_rule rules[] = {
 	{"id-not-slug", W, "The id is not a slug [a-z0-9][a-z0-9._-]*.",
 	 "Ids are lower-case slugs: letters, digits, '.', '_' and '-', starting with a letter "
 	 "or digit. Rename it (e.g. 'My Tool' -> 'my-tool')."},
+	{"trigger-compile", E, "A trigger cannot be compiled.",
+	 "A 're:' trigger must be a valid PCRE2 pattern, and a phrase's {slot} placeholders "
+	 "must be closed names ({address}); '{{' and '}}' are literal braces. The message "
+	 "gives the byte where compiling stopped. The router skips such a trigger."},
 };
 
 #undef E

@@ -398,6 +398,43 @@ static void test_metrics(void **state)
 	stop(&f);
 }
 
+static void test_validate_endpoint(void **state)
+{
+	fixture f;
+	cJSON *json, *diag;
+
+	(void)state;
+	start(&f, NULL, 0);
+	json = call(&f, "POST", "/api/validate", json_header,
+		    "{\"path\": \"skills/x.md\", \"text\": \"---\\nid: x\\nname: X\\ndescription: "
+		    "d\\ntriggers: [do the thing]\\n---\\n\"}",
+		    strlen("{\"path\": \"skills/x.md\", \"text\": \"---\\nid: x\\nname: "
+			   "X\\ndescription: d\\ntriggers: [do the thing]\\n---\\n\"}"),
+		    200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(json, "ok")));
+	assert_int_equal(cJSON_GetObjectItem(json, "errors")->valueint, 0);
+	cJSON_Delete(json);
+
+	{
+		const char *body =
+			"{\"text\": \"---\\nid: y\\ndescription: Use this: it breaks\\n---\\n\"}";
+
+		json = call(&f, "POST", "/api/validate", json_header, body, strlen(body), 200);
+	}
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(json, "ok")));
+	diag = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "diagnostics"), 0);
+	assert_string_equal(cJSON_GetObjectItem(diag, "rule")->valuestring, "yaml-syntax");
+	assert_int_equal(cJSON_GetObjectItem(diag, "line")->valueint, 3);
+	cJSON_Delete(json);
+
+	expect_error(&f, "POST", "/api/validate", json_header, "{}", 2, 400, "text is required");
+	expect_error(&f, "POST", "/api/validate", json_header, "{\"text\": 1}", 11, 400,
+		     "text must be a string");
+	expect_error(&f, "POST", "/api/validate", json_header, "{\"text\": \"x\", \"path\": 3}", 24,
+		     400, "path must be");
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_listen_rules),
 		cmocka_unit_test(test_token_compare),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_validate_endpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

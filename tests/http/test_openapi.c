@@ -79,7 +79,7 @@ static void test_openapi(void **state)
 	assert_int_equal(aims_server_new(&srv, &cfg, reg, &err), 0);
 	assert_int_equal(aims_server_start(srv, &err), 0);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", aims_server_port(srv));
-	assert_true(cJSON_GetArraySize(paths) >= 8);
+	assert_true(cJSON_GetArraySize(paths) >= 9);
 
 	cJSON_ArrayForEach(path, paths)
 	{
@@ -173,7 +173,7 @@ static void test_openapi(void **state)
 			checked++;
 		}
 	}
-	assert_true(checked >= 8);
+	assert_true(checked >= 9);
 	aims_server_free(srv);
 	aims_registry_free(reg);
 	cJSON_Delete(doc);

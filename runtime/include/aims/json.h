@@ -104,6 +104,7 @@ int aims_json_exec_input_read(aims_json_exec_input *in, const cJSON *body, bool 
 
 /* Frees what the input owns (the env entries). */
 void aims_json_exec_input_free(aims_json_exec_input *in);
+
 /* ---- Validation (validate.h) ------------------------------------------ */
 
 /*
