@@ -116,8 +116,9 @@ int aims_json_exec_input_read(aims_json_exec_input *in, const cJSON *body, bool 
 	if (timeout && !cJSON_IsNull(timeout)) {
 		double ms = timeout->valuedouble;
 
-		if (!cJSON_IsNumber(timeout) || ms != (double)(long long)ms || ms < 1 ||
-		    ms > AIMS_EXEC_MAX_TIMEOUT_MS)
+		/* Range first: casting an out-of-range double is undefined. */
+		if (!cJSON_IsNumber(timeout) || !(ms >= 1 && ms <= AIMS_EXEC_MAX_TIMEOUT_MS) ||
+		    ms != (double)(uint32_t)ms)
 			return aims_error_set(err, AIMS_EINVALID,
 					      "timeoutMs must be a whole number from 1 to %u",
 					      AIMS_EXEC_MAX_TIMEOUT_MS);
