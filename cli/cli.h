@@ -94,6 +94,9 @@ void cli_write_all(int fd, const char *data, size_t len);
  * "aims: <command>: ..."; returns the exit status to use: the program's
  * exit code, or EXIT_FAIL when a limit or a signal ended it. */
 int cli_exec_output(const aims_exec_result *result, const char *command);
+/* Shows the progress of long work of req (package installs) on stderr as
+ * "aims: COMMAND: ...", only when stderr is a terminal. */
+void cli_progress_request(aims_exec_request *req, const char *command);
 
 /* Prints a definition for the terminal: fields, problems, then the body
  * (cmd_show.c). */

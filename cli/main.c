@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 const cli_command cli_commands[] = {
 	{"list", "list the skills, tasks, hooks and tools found", cmd_list},
@@ -24,6 +25,7 @@ const cli_command cli_commands[] = {
 	{"exec", "run Python, Node.js or Bash code in a sandbox", cmd_exec},
 	{"check", "check requirements: which definitions can run here", cmd_check},
 	{"serve", "serve the HTTP JSON API", cmd_serve},
+	{"cache", "list or prune the cached package layers", cmd_cache},
 	{NULL, NULL, NULL},
 };
 
