@@ -73,8 +73,8 @@ static int list(bool json)
 		status = cli_print_json(arr, true);
 	} else {
 		cli_table t;
-		const char *header[] = {"LAYER", "LANGUAGE", "SIZE", "LAST USED", "IN USE",
-					"PACKAGES"};
+		const char *header[] = {"LAYER",     "LANGUAGE", "SIZE",
+					"LAST USED", "IN USE",	 "PACKAGES"};
 
 		cli_table_init(&t, 6);
 		cli_table_add(&t, header);

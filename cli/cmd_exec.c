@@ -131,7 +131,7 @@ int cmd_exec(int argc, char **argv)
 		if (aims_exec_check_package(req.language, packages[i], &err) < 0)
 			return cli_usage_error("exec", "%s", err.message);
 	req.packages = req.package_count ? packages : NULL;
-	cli_progress_request(&req, "exec");
+	cli_progress(&req.progress, &req.progress_ctx, "exec");
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)

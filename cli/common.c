@@ -291,10 +291,10 @@ static void show_progress(void *ctx, const char *message)
 	fflush(stderr);
 }
 
-void cli_progress_request(aims_exec_request *req, const char *command)
+void cli_progress(aims_exec_progress_fn *fn, void **ctx, const char *command)
 {
 	if (!isatty(STDERR_FILENO))
 		return;
-	req->progress = show_progress;
-	req->progress_ctx = (void *)command;
+	*fn = show_progress;
+	*ctx = (void *)command;
 }

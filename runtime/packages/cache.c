@@ -30,12 +30,12 @@
 #include "aims/sandbox.h"
 #include "packages_int.h"
 
-#define META_MAX	 (64u << 10)
-#define LOCK_POLL_MS	 20
-#define WAIT_EXTRA_MS	 30000u	   /* beyond the install limit, for a waiter */
-#define STALE_TMP_S	 (30 * 60) /* leftovers of interrupted installs */
-#define HOST_NOBODY	 65534u	   /* the sandbox user when the caller is root */
-#define WALK_DEPTH_MAX	 256
+#define META_MAX       (64u << 10)
+#define LOCK_POLL_MS   20
+#define WAIT_EXTRA_MS  30000u	 /* beyond the install limit, for a waiter */
+#define STALE_TMP_S    (30 * 60) /* leftovers of interrupted installs */
+#define HOST_NOBODY    65534u	 /* the sandbox user when the caller is root */
+#define WALK_DEPTH_MAX 256
 
 struct aims_packages_layer {
 	int use_fd;
@@ -78,8 +78,9 @@ int aims_packages_cache_dir(char **out, aims_error *err)
 	} else if (home && home[0] == '/') {
 		n = snprintf(path, sizeof(path), "%s/.cache/aims", home);
 	} else {
-		return aims_error_set(err, AIMS_EIO,
-				      "no cache directory: set AIMS_CACHE_DIR, XDG_CACHE_HOME or HOME");
+		return aims_error_set(
+			err, AIMS_EIO,
+			"no cache directory: set AIMS_CACHE_DIR, XDG_CACHE_HOME or HOME");
 	}
 	if (n < 0 || (size_t)n >= sizeof(path) - 128)
 		return aims_error_set(err, AIMS_EINVALID, "the cache directory path is too long");
@@ -215,8 +216,7 @@ static int remove_entry(const char *path, const struct stat *st, bool after, voi
 {
 	(void)ctx;
 	if (!after) /* a directory without u+w (an unpacked tree) */
-		return S_ISDIR(st->st_mode) && (st->st_mode & 0700) != 0700 ? chmod(path, 0700)
-									    : 0;
+		return S_ISDIR(st->st_mode) && (st->st_mode & 0700) != 0700 ? chmod(path, 0700) : 0;
 	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
@@ -256,8 +256,7 @@ static int open_lock(const char *cache, const char *key, const char *kind, bool 
 	snprintf(path, sizeof(path), "%s/locks/%s.%s", cache, key, kind);
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
 	if (fd < 0 && (create || errno != ENOENT))
-		aims_error_set(err, AIMS_EIO, "cannot open the lock %s: %s", path,
-			       strerror(errno));
+		aims_error_set(err, AIMS_EIO, "cannot open the lock %s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -317,8 +316,8 @@ static int load_meta(aims_packages_layer *layer, const char *cache)
 	return 0;
 }
 
-static int write_meta(const char *dir, const packages_plan *plan, uint64_t size,
-		      const char *env, aims_error *err)
+static int write_meta(const char *dir, const packages_plan *plan, uint64_t size, const char *env,
+		      aims_error *err)
 {
 	char path[PATH_MAX];
 	FILE *f;
@@ -394,14 +393,13 @@ static int build(aims_packages_layer *layer, const char *cache, const packages_p
 	snprintf(scratch, sizeof(scratch), "%s/scratch", tmp);
 	/* The sandbox user writes the layer (and apt's downloads). */
 	if (chmod(tmp, 0755) < 0 || mkdir(path, 0755) < 0 || mkdir(scratch, 0755) < 0 ||
-	    (geteuid() == 0 &&
-	     (chown(path, HOST_NOBODY, HOST_NOBODY) < 0 ||
-	      chown(scratch, HOST_NOBODY, HOST_NOBODY) < 0))) {
+	    (geteuid() == 0 && (chown(path, HOST_NOBODY, HOST_NOBODY) < 0 ||
+				chown(scratch, HOST_NOBODY, HOST_NOBODY) < 0))) {
 		rc = aims_error_set(err, AIMS_EIO, "cannot prepare %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if ((rc = packages_install(&env, plan, path, scratch, packages_install_timeout(),
-				   cancel_fd, err)) < 0)
+	if ((rc = packages_install(&env, plan, path, scratch, packages_install_timeout(), cancel_fd,
+				   err)) < 0)
 		goto out;
 	if (remove_tree(scratch) < 0 || walk_tree(path, settle_entry, &size) < 0) {
 		rc = aims_error_set(err, AIMS_EIO, "cannot settle the new layer in %s: %s", tmp,
@@ -601,8 +599,7 @@ static bool read_entry(aims_packages_entry *e, const char *cache, const char *ke
 	return true;
 }
 
-static int list_in(aims_packages_entry **out, size_t *out_count, const char *cache,
-		   aims_error *err)
+static int list_in(aims_packages_entry **out, size_t *out_count, const char *cache, aims_error *err)
 {
 	char path[PATH_MAX];
 	struct dirent **names = NULL;

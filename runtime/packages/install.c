@@ -125,14 +125,20 @@ static void bare_name(char *out, size_t size, const char *name)
 static int install_failed(const packages_plan *plan, const aims_exec_result *r, const char *tool,
 			  uint32_t timeout_ms, aims_error *err)
 {
-	static const char *const unreachable[] = {
-		"Failed to establish a new connection", "NewConnectionError",
-		"Temporary failure in name resolution", "Network is unreachable",
-		"Connection refused",			"ECONNREFUSED",
-		"ENOTFOUND",				"EAI_AGAIN",
-		"ENETUNREACH",				"ETIMEDOUT",
-		"Could not resolve",			"Failed to fetch",
-		"Could not connect",			NULL};
+	static const char *const unreachable[] = {"Failed to establish a new connection",
+						  "NewConnectionError",
+						  "Temporary failure in name resolution",
+						  "Network is unreachable",
+						  "Connection refused",
+						  "ECONNREFUSED",
+						  "ENOTFOUND",
+						  "EAI_AGAIN",
+						  "ENETUNREACH",
+						  "ETIMEDOUT",
+						  "Could not resolve",
+						  "Failed to fetch",
+						  "Could not connect",
+						  NULL};
 	static const char *const not_found[] = {"No matching distribution found",
 						"Could not find a version",
 						"E404",
@@ -164,16 +170,18 @@ static int install_failed(const packages_plan *plan, const aims_exec_result *r, 
 			}
 		}
 	if (r->timed_out)
-		return aims_error_set(err, AIMS_ETIMEOUT,
-				      "installing %s timed out after %u ms (%s was still running): %s",
-				      which, timeout_ms, tool, last);
+		return aims_error_set(
+			err, AIMS_ETIMEOUT,
+			"installing %s timed out after %u ms (%s was still running): %s", which,
+			timeout_ms, tool, last);
 	if (r->limit != AIMS_LIMIT_NONE && r->error)
 		return aims_error_set(err, AIMS_EINSTALL, "installing %s failed: %s: %s", which,
 				      r->error, last);
 	if (contains_any(out, not_found))
-		return aims_error_set(err, AIMS_EINSTALL,
-				      "installing %s failed: unknown package or version (%s exit %d): %s",
-				      which, tool, r->exit_code, last);
+		return aims_error_set(
+			err, AIMS_EINSTALL,
+			"installing %s failed: unknown package or version (%s exit %d): %s", which,
+			tool, r->exit_code, last);
 	if (contains_any(out, unreachable))
 		return aims_error_set(err, AIMS_EUPSTREAM,
 				      "installing %s failed: the package registry is unreachable "
@@ -274,13 +282,9 @@ static int install_python(aims_exec_result **out, const packages_plan *plan, ins
 			  aims_error *err)
 {
 	const char *argv[AIMS_SANDBOX_MAX_ARGS + 1];
-	static const char *const env[] = {"PATH=/usr/bin:/bin",
-					  "HOME=/tmp",
-					  "TMPDIR=/tmp",
-					  "LANG=C.UTF-8",
-					  "PYTHONDONTWRITEBYTECODE=1",
-					  "PIP_NO_COLOR=1",
-					  NULL};
+	static const char *const env[] = {
+		"PATH=/usr/bin:/bin",	     "HOME=/tmp",      "TMPDIR=/tmp", "LANG=C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE=1", "PIP_NO_COLOR=1", NULL};
 	size_t n = 0;
 
 	argv[n++] = "/usr/bin/python3";
@@ -336,7 +340,7 @@ static int install_node(aims_exec_result **out, const packages_plan *plan, insta
 					  "NO_UPDATE_NOTIFIER=1",
 					  "npm_config_update_notifier=false",
 					  NULL};
-	char (*files)[PATH_MAX] = NULL;
+	char(*files)[PATH_MAX] = NULL;
 	size_t n = 0;
 	int rc = 0;
 
@@ -496,7 +500,7 @@ static int download_debs(char names[][NAME_MAX + 1], size_t *count, const packag
 static int install_bash(aims_exec_result **out, const packages_plan *plan, install_box *box,
 			const char *scratch, aims_error *err)
 {
-	char (*debs)[NAME_MAX + 1] = calloc(MAX_DEBS, sizeof(*debs));
+	char(*debs)[NAME_MAX + 1] = calloc(MAX_DEBS, sizeof(*debs));
 	static const char *const env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp",
 					  "LANG=C.UTF-8", NULL};
 	char path[PATH_MAX];
@@ -545,15 +549,16 @@ static void library_path(char *out, size_t size, const char *layer)
 			continue;
 		for (int i = 0; i < entries; i++) {
 			if (strstr(list[i]->d_name, "-linux-") && n + 2 < size)
-				n += (size_t)snprintf(out + n, size - n, "%s" AIMS_PACKAGES_LAYER_PATH
-								 "/%s/%s",
+				n += (size_t)snprintf(out + n, size - n,
+						      "%s" AIMS_PACKAGES_LAYER_PATH "/%s/%s",
 						      n ? ":" : "", parents[p], list[i]->d_name);
 			free(list[i]);
 		}
 		free(list);
 		if (n + 2 < size)
-			n += (size_t)snprintf(out + n, size - n, "%s" AIMS_PACKAGES_LAYER_PATH "/%s",
-					      n ? ":" : "", parents[p]);
+			n += (size_t)snprintf(out + n, size - n,
+					      "%s" AIMS_PACKAGES_LAYER_PATH "/%s", n ? ":" : "",
+					      parents[p]);
 		if (n >= size)
 			n = size - 1;
 	}

@@ -24,8 +24,7 @@
 
 const char *const packages_pip_config[] = {"/etc/pip.conf", "/etc/xdg/pip/pip.conf", NULL};
 const char *const packages_npm_config[] = {"/etc/npmrc", "/usr/etc/npmrc", NULL};
-const char *const packages_apt_config[] = {"/etc/apt", "/var/lib/apt/lists", "/var/lib/dpkg",
-					   NULL};
+const char *const packages_apt_config[] = {"/etc/apt", "/var/lib/apt/lists", "/var/lib/dpkg", NULL};
 
 /* python: PEP 503 normalization of the name (lower case, runs of -_. as
  * one -), the rest (extras, version clauses) without spaces. */
@@ -164,9 +163,8 @@ static int read_source(packages_plan *plan, aims_error *err)
 	if (value[0] == '/') {
 		if (!realpath(value, plan->source_value) || stat(plan->source_value, &st) < 0 ||
 		    !S_ISDIR(st.st_mode))
-			return aims_error_set(err, AIMS_EINVALID,
-					      "%s=%s is not a directory: %s", var, value,
-					      strerror(errno ? errno : ENOTDIR));
+			return aims_error_set(err, AIMS_EINVALID, "%s=%s is not a directory: %s",
+					      var, value, strerror(errno ? errno : ENOTDIR));
 		if (strlen(plan->source_value) > AIMS_SANDBOX_MAX_BIND_PATH)
 			return aims_error_set(err, AIMS_EINVALID, "%s: the path is too long", var);
 		plan->source = SOURCE_DIR;
@@ -252,7 +250,8 @@ int packages_plan_make(packages_plan *plan, aims_language lang, const char *cons
 	hash_program(ctx, programs[lang]);
 	if (uname(&uts) == 0)
 		hash_str(ctx, uts.machine);
-	if (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 || digest_len * 2 != AIMS_PACKAGES_KEY_LEN) {
+	if (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 ||
+	    digest_len * 2 != AIMS_PACKAGES_KEY_LEN) {
 		rc = aims_error_set(err, AIMS_EIO, "SHA-256 failed");
 		goto out;
 	}

@@ -71,8 +71,8 @@ typedef struct exec_run {
 	aims_exec_result *r;
 } exec_run;
 
-static void exec_with(exec_run *o, aims_language lang, const char *code, const char *const *packages,
-		      size_t count)
+static void exec_with(exec_run *o, aims_language lang, const char *code,
+		      const char *const *packages, size_t count)
 {
 	aims_exec_request req;
 
@@ -154,7 +154,8 @@ static void python_wheel_installed_then_reused(void **state)
 
 	(void)state;
 	world_open(&w);
-	test_make_wheel(w.wheels, "aims_demo", "1.0", "def hello():\n    return 'hello from a wheel'\n");
+	test_make_wheel(w.wheels, "aims_demo", "1.0",
+			"def hello():\n    return 'hello from a wheel'\n");
 	exec_ok(&first, AIMS_LANG_PYTHON, code, packages, 1, "hello from a wheel\nread-only\n");
 	assert_true(first.r->packages_installed);
 	exec_ok(&second, AIMS_LANG_PYTHON, code, same, 1, "hello from a wheel\nread-only\n");
@@ -181,10 +182,12 @@ static void node_and_deb_packages(void **state)
 
 	(void)state;
 	world_open(&w);
-	test_make_npm_package(w.npm, "aims-greet", "1.0.0", "module.exports = () => 'old';\n", NULL);
-	test_make_npm_package(
-		w.npm, "aims-greet", "1.2.0", "module.exports = (n) => 'greetings, ' + n;\n",
-		"{\"postinstall\": \"node -e \\\"require('fs').writeFileSync('installed.txt', 'yes')\\\"\"}");
+	test_make_npm_package(w.npm, "aims-greet", "1.0.0", "module.exports = () => 'old';\n",
+			      NULL);
+	test_make_npm_package(w.npm, "aims-greet", "1.2.0",
+			      "module.exports = (n) => 'greetings, ' + n;\n",
+			      "{\"postinstall\": \"node -e "
+			      "\\\"require('fs').writeFileSync('installed.txt', 'yes')\\\"\"}");
 	exec_ok(&node, AIMS_LANG_NODE,
 		"console.log(require('aims-greet')('aims'));\n"
 		"console.log(require('fs').readFileSync("
@@ -233,7 +236,8 @@ static void concurrent_first_requests_install_once(void **state)
 	world_open(&w);
 	test_make_npm_package(
 		w.npm, "aims-count", "1.0.0", "module.exports = () => 'counted';\n",
-		"{\"postinstall\": \"node -e \\\"require('fs').appendFileSync('/opt/aims/layer/runs', 'x\\\\n'); "
+		"{\"postinstall\": \"node -e "
+		"\\\"require('fs').appendFileSync('/opt/aims/layer/runs', 'x\\\\n'); "
 		"Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)\\\"\"}");
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&threads[i], NULL, concurrent_exec, &runs[i]), 0);
@@ -293,9 +297,10 @@ static void failing_installs_are_reported(void **state)
 	expect_failure(AIMS_LANG_BASH, "true", "no-such-deb", AIMS_EINSTALL,
 		       (const char *const[]){"'no-such-deb' not found in the local index", NULL});
 
-	test_make_npm_package(w.npm, "aims-broken", "1.0.0", "",
-			      "{\"postinstall\": \"node -e \\\"console.error('cannot build aims-broken: "
-			      "no compiler'); process.exit(3)\\\"\"}");
+	test_make_npm_package(
+		w.npm, "aims-broken", "1.0.0", "",
+		"{\"postinstall\": \"node -e \\\"console.error('cannot build aims-broken: "
+		"no compiler'); process.exit(3)\\\"\"}");
 	expect_failure(AIMS_LANG_NODE, "1", "aims-broken", AIMS_EINSTALL,
 		       (const char *const[]){"'aims-broken'", "npm exit",
 					     "cannot build aims-broken: no compiler", NULL});
@@ -350,8 +355,7 @@ static void malicious_install_script_is_contained(void **state)
 
 	/* The script records each attempt in the layer (the one place it
 	 * may write). */
-	snprintf(script, sizeof(script),
-		 "{\"postinstall\": \"node evil.js %s %u\"}", host_marker,
+	snprintf(script, sizeof(script), "{\"postinstall\": \"node evil.js %s %u\"}", host_marker,
 		 (unsigned)ntohs(addr.sin_port));
 	{
 		char *work = test_tmpdir(), *tgz = test_join(w.npm, "aims-evil-1.0.0.tgz");
@@ -363,21 +367,23 @@ static void malicious_install_script_is_contained(void **state)
 			 script);
 		test_write_str(work, "package/package.json", json);
 		test_write_str(work, "package/index.js", "module.exports = 1;\n");
-		test_write_str(
-			work, "package/evil.js",
-			"const fs = require('fs'), net = require('net');\n"
-			"const [marker, port] = process.argv.slice(2);\n"
-			"const log = (l) => fs.appendFileSync('/opt/aims/layer/report', l + '\\n');\n"
-			"const tryWrite = (p) => { try { fs.writeFileSync(p, 'x'); log('wrote ' + p); }\n"
-			"  catch (e) { log('denied ' + p); } };\n"
-			"tryWrite(marker);\n"
-			"tryWrite('/opt/aims/source/planted.tgz');\n"
-			"tryWrite('/etc/planted');\n"
-			"tryWrite('/usr/planted');\n"
-			"log(fs.existsSync(marker.replace(/escaped$/, 'cache')) ? 'sees host' : 'blind');\n"
-			"const s = net.connect(+port, '127.0.0.1');\n"
-			"s.on('connect', () => { log('connected'); s.destroy(); });\n"
-			"s.on('error', () => log('no network'));\n");
+		test_write_str(work, "package/evil.js",
+			       "const fs = require('fs'), net = require('net');\n"
+			       "const [marker, port] = process.argv.slice(2);\n"
+			       "const log = (l) => fs.appendFileSync('/opt/aims/layer/report', l + "
+			       "'\\n');\n"
+			       "const tryWrite = (p) => { try { fs.writeFileSync(p, 'x'); "
+			       "log('wrote ' + p); }\n"
+			       "  catch (e) { log('denied ' + p); } };\n"
+			       "tryWrite(marker);\n"
+			       "tryWrite('/opt/aims/source/planted.tgz');\n"
+			       "tryWrite('/etc/planted');\n"
+			       "tryWrite('/usr/planted');\n"
+			       "log(fs.existsSync(marker.replace(/escaped$/, 'cache')) ? 'sees "
+			       "host' : 'blind');\n"
+			       "const s = net.connect(+port, '127.0.0.1');\n"
+			       "s.on('connect', () => { log('connected'); s.destroy(); });\n"
+			       "s.on('error', () => log('no network'));\n");
 		test_run_tool(argv, NULL);
 		test_rmtree(work);
 		free(work);
@@ -402,7 +408,8 @@ static void malicious_install_script_is_contained(void **state)
 	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
 	close(listener);
 
-	test_make_deb(w.debs, "aims-suid", "1.0", "/usr/bin/aims-suid", "#!/bin/sh\nid -u\n", 04755);
+	test_make_deb(w.debs, "aims-suid", "1.0", "/usr/bin/aims-suid", "#!/bin/sh\nid -u\n",
+		      04755);
 	exec_ok(&d, AIMS_LANG_BASH, "aims-suid\n", deb, 1, "1000\n");
 	suid = layer_path(&w, d.r->layer, "usr/bin/aims-suid");
 	assert_int_equal(stat(suid, &st), 0);
@@ -541,14 +548,23 @@ static void eviction_spares_layers_in_use(void **state)
 
 /* ---- the command line ---- */
 
-/* aims exec -p, then aims cache list and prune, through the real binary;
+/* aims exec -p and aims run with packages (one layer), then aims cache
+ * list and prune, through the real binary;
  * a bad name is a usage error naming it. */
 static void cli_exec_and_cache(void **state)
 {
-	const char *const exec_args[] = {"exec", "-l", "python", "-p", "aims_cli", "-c",
-					  "import aims_cli; print(aims_cli.X)", NULL};
-	const char *const bad_args[] = {"exec", "-l", "python", "-p", "--index-url=http://x",
-					"-c", "print(1)", NULL};
+	const char *const exec_args[] = {"exec",
+					 "-l",
+					 "python",
+					 "-p",
+					 "aims_cli",
+					 "-c",
+					 "import aims_cli; print(aims_cli.X)",
+					 NULL};
+	const char *const bad_args[] = {"exec", "-l",	    "python", "-p", "--index-url=http://x",
+					"-c",	"print(1)", NULL};
+	const char *const run_args[] = {"run", "run python: import aims_cli; print(aims_cli.X)",
+					"--input", "{\"packages\": [\"aims-cli\"]}", NULL};
 	const char *const list_args[] = {"cache", "list", NULL};
 	const char *const json_args[] = {"cache", "list", "--json", NULL};
 	const char *const prune_args[] = {"cache", "prune", NULL};
@@ -572,6 +588,13 @@ static void cli_exec_and_cache(void **state)
 	test_run_aims(&run, NULL, NULL, env, bad_args);
 	assert_int_equal(run.status, 2);
 	assert_non_null(strstr(run.err, "invalid package name '--index-url=http://x'"));
+	test_run_free(&run);
+
+	/* aims run: "packages" in the input, the code from the utterance */
+	test_run_aims(&run, AIMS_SOURCE_DIR, NULL, env, run_args);
+	if (run.status != 0)
+		fail_msg("aims run: exit %d: %s", run.status, run.err);
+	assert_string_equal(run.out, "from the cli\n");
 	test_run_free(&run);
 
 	test_run_aims(&run, NULL, NULL, env, list_args);

@@ -37,7 +37,8 @@ static const char wheel_script[] =
 	"out, name, version, code = sys.argv[1:5]\n"
 	"info = f'{name}-{version}.dist-info'\n"
 	"files = {f'{name}/__init__.py': code,\n"
-	"         f'{info}/METADATA': f'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n',\n"
+	"         f'{info}/METADATA': f'Metadata-Version: 2.1\\nName: {name}\\nVersion: "
+	"{version}\\n',\n"
 	"         f'{info}/WHEEL': 'Wheel-Version: 1.0\\nGenerator: aims-tests\\n'\n"
 	"                          'Root-Is-Purelib: true\\nTag: py3-none-any\\n'}\n"
 	"record = []\n"
@@ -52,8 +53,8 @@ static const char wheel_script[] =
 
 void test_make_wheel(const char *dir, const char *name, const char *version, const char *init_py)
 {
-	const char *argv[] = {"/usr/bin/python3", "-c", wheel_script, dir,
-			      name,		  version, init_py,	 NULL};
+	const char *argv[] = {
+		"/usr/bin/python3", "-c", wheel_script, dir, name, version, init_py, NULL};
 
 	mkdir(dir, 0755);
 	test_run_tool(argv, NULL);
@@ -85,8 +86,8 @@ void test_make_deb(const char *dir, const char *name, const char *version, const
 {
 	char *work = test_tmpdir();
 	char control[1024], deb[4096], *file;
-	const char *argv[] = {"/usr/bin/dpkg-deb", "--build", "--root-owner-group", work, deb,
-			      NULL};
+	const char *argv[] = {
+		"/usr/bin/dpkg-deb", "--build", "--root-owner-group", work, deb, NULL};
 
 	snprintf(control, sizeof(control),
 		 "Package: %s\nVersion: %s\nArchitecture: all\n"

@@ -36,11 +36,11 @@
 extern "C" {
 #endif
 
-#define AIMS_PACKAGES_DEFAULT_CACHE_MB	     2048u
-#define AIMS_PACKAGES_DEFAULT_INSTALL_MS     120000u
-#define AIMS_PACKAGES_KEY_LEN		     64 /* hex digits of SHA-256 */
-#define AIMS_PACKAGES_LAYER_PATH	     "/opt/aims/layer" /* inside the sandbox */
-#define AIMS_PACKAGES_MAX_ENV		     4
+#define AIMS_PACKAGES_DEFAULT_CACHE_MB	 2048u
+#define AIMS_PACKAGES_DEFAULT_INSTALL_MS 120000u
+#define AIMS_PACKAGES_KEY_LEN		 64		   /* hex digits of SHA-256 */
+#define AIMS_PACKAGES_LAYER_PATH	 "/opt/aims/layer" /* inside the sandbox */
+#define AIMS_PACKAGES_MAX_ENV		 4
 /* Where a local package index appears inside the install sandbox. */
 #define AIMS_PACKAGES_SOURCE_PATH "/opt/aims/source"
 
@@ -87,10 +87,10 @@ int aims_packages_cache_dir(char **out, aims_error *err);
 typedef struct aims_packages_entry {
 	char key[AIMS_PACKAGES_KEY_LEN + 1];
 	char language[8];
-	char *packages;	    /* space-separated normalized names */
+	char *packages; /* space-separated normalized names */
 	uint64_t size_bytes;
-	int64_t last_used;  /* seconds since the epoch */
-	bool in_use;	    /* held by an execution now */
+	int64_t last_used; /* seconds since the epoch */
+	bool in_use;	   /* held by an execution now */
 } aims_packages_entry;
 
 /* Lists the cached layers, most recently used first, into a new array
