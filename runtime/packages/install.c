@@ -177,16 +177,17 @@ static int install_failed(const packages_plan *plan, const aims_exec_result *r, 
 	if (r->limit != AIMS_LIMIT_NONE && r->error)
 		return aims_error_set(err, AIMS_EINSTALL, "installing %s failed: %s: %s", which,
 				      r->error, last);
-	if (contains_any(out, not_found))
-		return aims_error_set(
-			err, AIMS_EINSTALL,
-			"installing %s failed: unknown package or version (%s exit %d): %s", which,
-			tool, r->exit_code, last);
+	/* An unreachable index also reads as "no version found": first. */
 	if (contains_any(out, unreachable))
 		return aims_error_set(err, AIMS_EUPSTREAM,
 				      "installing %s failed: the package registry is unreachable "
 				      "(%s exit %d): %s",
 				      which, tool, r->exit_code, last);
+	if (contains_any(out, not_found))
+		return aims_error_set(
+			err, AIMS_EINSTALL,
+			"installing %s failed: unknown package or version (%s exit %d): %s", which,
+			tool, r->exit_code, last);
 	return aims_error_set(err, AIMS_EINSTALL, "installing %s failed (%s exit %d): %s", which,
 			      tool, r->exit_code, last);
 }
@@ -298,6 +299,7 @@ static int install_python(aims_exec_result **out, const packages_plan *plan, ins
 	argv[n++] = "--no-input";
 	argv[n++] = "--no-warn-script-location";
 	argv[n++] = "--progress-bar=off";
+	argv[n++] = "--retries=2"; /* an unreachable index fails in seconds */
 	switch (plan->source) {
 	case SOURCE_DIR:
 		argv[n++] = "--isolated";

@@ -126,8 +126,8 @@ static void failing_packages(void **state)
 		    "\"packages\": [\"aims-missing-thing\"]}",
 		    424);
 	assert_non_null(strstr(str(json, "error"), "'aims-missing-thing'"));
-	assert_non_null(
-		strstr(str(json, "error"), "No matching distribution found for aims-missing-thing"));
+	assert_non_null(strstr(str(json, "error"),
+			       "No matching distribution found for aims-missing-thing"));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(json, "success")));
 	cJSON_Delete(json);
 	json = post(&f,

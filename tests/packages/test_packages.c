@@ -277,8 +277,8 @@ static void expect_failure(aims_language lang, const char *code, const char *pac
 			fail_msg("'%s' not in: %s", needles[i], o.err.message);
 }
 
-/* Unknown packages, a failing install script, an install over its time
- * limit: each names the package and why, with the installer's last
+/* Unknown packages, an unreachable index, a failing install script, an
+ * install over its time limit: each names the package and why, with the installer's last
  * lines; nothing is left in the cache. */
 static void failing_installs_are_reported(void **state)
 {
@@ -304,6 +304,28 @@ static void failing_installs_are_reported(void **state)
 	expect_failure(AIMS_LANG_NODE, "1", "aims-broken", AIMS_EINSTALL,
 		       (const char *const[]){"'aims-broken'", "npm exit",
 					     "cannot build aims-broken: no compiler", NULL});
+
+	/* An index nobody listens on (loopback): the registry is unreachable. */
+	{
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in addr;
+		socklen_t alen = sizeof(addr);
+		char url[64];
+
+		memset(&addr, 0, sizeof(addr));
+		addr.sin_family = AF_INET;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &alen), 0);
+		close(fd); /* nothing listens there now */
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/simple",
+			 (unsigned)ntohs(addr.sin_port));
+		setenv("AIMS_PIP_INDEX_URL", url, 1);
+		expect_failure(AIMS_LANG_PYTHON, "print(1)", "present", AIMS_EUPSTREAM,
+			       (const char *const[]){"'present'", "registry is unreachable",
+						     "pip exit 1", NULL});
+		setenv("AIMS_PIP_INDEX_URL", w.wheels, 1);
+	}
 
 	setenv("AIMS_INSTALL_TIMEOUT_MS", "1500", 1);
 	test_make_npm_package(w.npm, "aims-slow", "1.0.0", "",
