@@ -3,7 +3,7 @@
  * real server on loopback, from a local package index built by the test
  * (a wheel; never a registry): the code imports the package, the second
  * request reuses the layer, an unknown package is a 424 naming it with
- * the installer's last lines, a bad name a 400.
+ * the installer's last lines (and counted in /metrics), a bad name a 400.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +130,17 @@ static void failing_packages(void **state)
 			       "No matching distribution found for aims-missing-thing"));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(json, "success")));
 	cJSON_Delete(json);
+	{ /* counted as a failed install */
+		char url[256];
+		test_http_response resp;
+
+		snprintf(url, sizeof(url), "%s/metrics", f.base);
+		test_http(&resp, "GET", url, NULL, NULL, 0, 10000);
+		assert_int_equal(resp.status, 200);
+		assert_non_null(strstr(
+			resp.body, "aims_sandbox_failures_total{cause=\"package_install\"} 1\n"));
+		test_http_free(&resp);
+	}
 	json = post(&f,
 		    "{\"code\": \"print(1)\", \"language\": \"python\", "
 		    "\"packages\": [\"x; rm -rf /\"]}",
