@@ -14,6 +14,7 @@ DEPS = cmd/cmake:cmake cmd/pkg-config:pkg-config cmd/cc:gcc cmd/clang-format:cla
        pc/yaml-0.1:libyaml-dev pc/libcmark:libcmark-dev pc/libpcre2-8:libpcre2-dev \
        pc/libcjson:libcjson-dev pc/libcurl:libcurl4-openssl-dev \
        pc/libmicrohttpd:libmicrohttpd-dev pc/libseccomp:libseccomp-dev pc/cmocka:libcmocka-dev \
+       pc/libcrypto:libssl-dev py/pip:python3-pip cmd/npm:npm \
        cmd/python3:python3 cmd/node:nodejs cmd/bash:bash cmd/dpkg-deb:dpkg \
        cmd/valgrind:valgrind cmd/curl:curl \
        cmd/clang:clang file/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev

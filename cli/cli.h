@@ -94,6 +94,10 @@ void cli_write_all(int fd, const char *data, size_t len);
  * "aims: <command>: ..."; returns the exit status to use: the program's
  * exit code, or EXIT_FAIL when a limit or a signal ended it. */
 int cli_exec_output(const aims_exec_result *result, const char *command);
+/* Sets *fn and *ctx to show the progress of long work (package installs)
+ * on stderr as "aims: COMMAND: ...", only when stderr is a terminal;
+ * leaves them as they are otherwise. */
+void cli_progress(aims_exec_progress_fn *fn, void **ctx, const char *command);
 
 /* Prints a definition for the terminal: fields, problems, then the body
  * (cmd_show.c). */

@@ -27,6 +27,12 @@ static void help(void)
 	     "Options:\n"
 	     "  -l, --language LANG   python, node (javascript, js) or bash (sh)\n"
 	     "  -c, --code CODE       the code to run (else FILE, or - for stdin)\n"
+	     "  -p, --package NAME    a package to install first (repeatable): pip\n"
+	     "                        for python, npm for node, Debian for bash;\n"
+	     "                        installed once into a cached layer (aims cache\n"
+	     "                        list); a failed install says which package and\n"
+	     "                        why, and exits 1 (docs/packages.md: AIMS_CACHE_DIR,\n"
+	     "                        AIMS_PIP_INDEX_URL, AIMS_NPM_REGISTRY, AIMS_DEB_DIR)\n"
 	     "  --timeout MS          wall time limit (default 30000, at most 300000)\n"
 	     "  --memory MB           memory limit (default 256)\n"
 	     "  --stdin FILE          feed FILE to the program's stdin (- : our stdin,\n"
@@ -60,6 +66,7 @@ int cmd_exec(int argc, char **argv)
 	static const struct option options[] = {
 		{"language", required_argument, NULL, 'l'},
 		{"code", required_argument, NULL, 'c'},
+		{"package", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
 		{"memory", required_argument, NULL, 'm'},
 		{"stdin", required_argument, NULL, 'i'},
@@ -73,6 +80,7 @@ int cmd_exec(int argc, char **argv)
 	aims_error err;
 	const char *lang = NULL, *code_arg = NULL, *stdin_path = NULL, *file = NULL;
 	char *code = NULL, *input = NULL;
+	const char *packages[AIMS_EXEC_MAX_PACKAGES];
 	size_t code_len = 0, input_len = 0;
 	bool json = false;
 	int opt, rc, status = EXIT_OK;
@@ -81,10 +89,16 @@ int cmd_exec(int argc, char **argv)
 	aims_error_clear(&err);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "l:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:c:p:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': lang = optarg; break;
 		case 'c': code_arg = optarg; break;
+		case 'p':
+			if (req.package_count >= AIMS_EXEC_MAX_PACKAGES)
+				return cli_usage_error("exec", "more than %d packages",
+						       AIMS_EXEC_MAX_PACKAGES);
+			packages[req.package_count++] = optarg;
+			break;
 		case 't':
 			if (parse_uint(&req.timeout_ms, optarg, 1, AIMS_EXEC_MAX_TIMEOUT_MS) < 0)
 				return cli_usage_error("exec",
@@ -116,6 +130,11 @@ int cmd_exec(int argc, char **argv)
 		return cli_usage_error("exec", "missing -l LANG (python, node or bash)");
 	if (aims_language_parse(&req.language, lang, &err) < 0)
 		return cli_usage_error("exec", "%s", err.message);
+	for (size_t i = 0; i < req.package_count; i++)
+		if (aims_exec_check_package(req.language, packages[i], &err) < 0)
+			return cli_usage_error("exec", "%s", err.message);
+	req.packages = req.package_count ? packages : NULL;
+	cli_progress(&req.progress, &req.progress_ctx, "exec");
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)

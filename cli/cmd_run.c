@@ -183,6 +183,7 @@ int cmd_run(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	aims_dispatch_options_init(&a.opts);
+	cli_progress(&a.opts.progress, &a.opts.progress_ctx, "run");
 	aims_error_clear(&err);
 	if ((status = parse_args(&a, argc, argv)) != 0) {
 		cli_paths_free(&a.paths);

@@ -284,3 +284,17 @@ int cli_exec_output(const aims_exec_result *result, const char *command)
 		cli_fail(command, "the program was killed by signal %d", result->term_signal);
 	return EXIT_FAIL;
 }
+
+static void show_progress(void *ctx, const char *message)
+{
+	fprintf(stderr, "aims: %s: %s\n", (const char *)ctx, message);
+	fflush(stderr);
+}
+
+void cli_progress(aims_exec_progress_fn *fn, void **ctx, const char *command)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	*fn = show_progress;
+	*ctx = (void *)command;
+}

@@ -16,6 +16,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 const cli_command cli_commands[] = {
 	{"list", "list the skills, tasks, hooks and tools found", cmd_list},
@@ -26,6 +27,7 @@ const cli_command cli_commands[] = {
 	{"check", "check requirements: which definitions can run here", cmd_check},
 	{"validate", "check manifests for CI: file:line:col diagnostics", cmd_validate},
 	{"serve", "serve the HTTP JSON API", cmd_serve},
+	{"cache", "list or prune the cached package layers", cmd_cache},
 	{NULL, NULL, NULL},
 };
 

@@ -51,6 +51,7 @@ const char *aims_strerror(int code)
 	case AIMS_EBUSY: return "busy, retry later";
 	case AIMS_ECANCELED: return "canceled";
 	case AIMS_ENOTREADY: return "requirements not met";
+	case AIMS_EINSTALL: return "package install failed";
 	}
 	return "unknown error";
 }

@@ -244,6 +244,8 @@ static int run_code(aims_dispatch_result *r, const aims_candidate *match, const 
 	in.req.code = r->code;
 	in.req.code_len = strlen(r->code);
 	in.req.cancel_fd = opts->cancel_fd;
+	in.req.progress = opts->progress;
+	in.req.progress_ctx = opts->progress_ctx;
 	if ((rc = aims_exec_run(&r->exec, &in.req, err)) == 0)
 		r->ran = true;
 out:

@@ -4,9 +4,10 @@
  * sandbox's work directory and runs the system interpreter on it; the e2b
  * backend lives in runtime/e2b/.
  *
- * Packages (request.packages) come in a later step as a content-addressed
- * layer the sandbox mounts read-only (aims_sandbox_config.layer_dir); until
- * then the local backend refuses them clearly rather than ignore them.
+ * Packages (request.packages) are installed by runtime/packages/ into a
+ * content-addressed layer (or found there already), which the sandbox
+ * mounts read-only at /opt/aims/layer; the layer's entries (PYTHONPATH,
+ * NODE_PATH, PATH, LD_LIBRARY_PATH) join the program's environment.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "aims/e2b.h"
 #include "aims/exec.h"
+#include "aims/packages.h"
 #include "aims/sandbox.h"
 
 /* Entries the sandboxed program always gets; the request's env entries
@@ -101,22 +103,33 @@ static int validate(const aims_exec_request *req, aims_error *err)
 	return 0;
 }
 
-/* The given entries, then the base entries they do not override. */
-static void build_env(const char **envp, const char *const *env)
+/* Whether entry's name is set by one of list's entries. */
+static bool overridden(const char *entry, const char *const *list)
+{
+	size_t name_len = (size_t)(strchr(entry, '=') - entry) + 1;
+
+	for (size_t j = 0; list && list[j]; j++)
+		if (strncmp(list[j], entry, name_len) == 0)
+			return true;
+	return false;
+}
+
+/* The given entries, then the package layer's entries, then the base
+ * entries, each skipped when an earlier list sets its name. envp holds
+ * AIMS_SANDBOX_MAX_ENV + 1 pointers; validate() bounds env. */
+static void build_env(const char **envp, const char *const *env, const char *const *layer)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; env && env[i]; i++)
 		envp[n++] = env[i];
-	for (size_t i = 0; base_env[i]; i++) {
-		size_t name_len = (size_t)(strchr(base_env[i], '=') - base_env[i]) + 1;
-		bool overridden = false;
-
-		for (size_t j = 0; env && env[j]; j++)
-			overridden |= strncmp(env[j], base_env[i], name_len) == 0;
-		if (!overridden)
+	for (size_t i = 0; layer && layer[i]; i++)
+		if (!overridden(layer[i], env) && n < AIMS_SANDBOX_MAX_ENV)
+			envp[n++] = layer[i];
+	for (size_t i = 0; base_env[i]; i++)
+		if (!overridden(base_env[i], env) && !overridden(base_env[i], layer) &&
+		    n < AIMS_SANDBOX_MAX_ENV)
 			envp[n++] = base_env[i];
-	}
 	envp[n] = NULL;
 }
 
@@ -132,13 +145,16 @@ static int run_local(aims_exec_result **out, const aims_exec_request *req, aims_
 	const char *envp[AIMS_SANDBOX_MAX_ENV + 1];
 	const char *argv[3];
 	aims_sandbox_config cfg;
+	aims_packages_layer *layer = NULL;
+	int rc;
 
-	if (req->package_count)
-		return aims_error_set(err, AIMS_EUNSUPPORTED,
-				      "packages are not supported by the local backend yet: "
-				      "run without packages or use the e2b backend");
-	build_env(envp, req->env);
+	if (req->package_count &&
+	    (rc = aims_packages_acquire(&layer, req->language, req->packages, req->package_count,
+					req->cancel_fd, req->progress, req->progress_ctx, err)) < 0)
+		return rc;
+	build_env(envp, req->env, layer ? aims_packages_layer_env(layer) : NULL);
 	aims_sandbox_config_init(&cfg);
+	cfg.layer_dir = layer ? aims_packages_layer_dir(layer) : NULL;
 	cfg.program = interpreters[req->language].program;
 	argv[0] = cfg.program;
 	argv[1] = interpreters[req->language].file;
@@ -157,7 +173,18 @@ static int run_local(aims_exec_result **out, const aims_exec_request *req, aims_
 	if (req->output_max)
 		cfg.output_max = req->output_max;
 	cfg.cancel_fd = req->cancel_fd;
-	return aims_sandbox_run(out, &cfg, err);
+	rc = aims_sandbox_run(out, &cfg, err);
+	if (rc == 0 && layer) {
+		(*out)->packages_installed = aims_packages_layer_installed(layer);
+		(*out)->install_ms = aims_packages_layer_install_ms(layer);
+		if (!((*out)->layer = strdup(aims_packages_layer_key(layer)))) {
+			aims_exec_result_free(*out);
+			*out = NULL;
+			rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		}
+	}
+	aims_packages_release(layer);
+	return rc;
 }
 
 int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_error *err)
@@ -202,7 +229,7 @@ int aims_exec_command(aims_exec_result **out, const char *command, const char *c
 					      "environment entry '%.40s' is not NAME=VALUE",
 					      env[n]);
 	}
-	build_env(envp, env);
+	build_env(envp, env, NULL);
 	aims_sandbox_config_init(&cfg);
 	cfg.program = argv[0];
 	cfg.argv = argv;

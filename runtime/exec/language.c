@@ -93,5 +93,6 @@ void aims_exec_result_free(aims_exec_result *r)
 	free(r->stdout_data);
 	free(r->stderr_data);
 	free(r->error);
+	free(r->layer);
 	free(r);
 }

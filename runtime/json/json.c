@@ -266,7 +266,20 @@ cJSON *aims_json_exec_result(const aims_exec_result *r)
 	cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
 	add_string_or_null(obj, "limit",
 			   r->limit == AIMS_LIMIT_NONE ? NULL : aims_limit_name(r->limit));
-	if (cJSON_GetArraySize(obj) != 10) { /* an allocation failed */
+	if (r->layer) {
+		cJSON *packages = cJSON_AddObjectToObject(obj, "packages");
+
+		if (packages) {
+			cJSON_AddStringToObject(packages, "layer", r->layer);
+			cJSON_AddBoolToObject(packages, "installed", r->packages_installed);
+			cJSON_AddNumberToObject(packages, "installMs", (double)r->install_ms);
+		}
+		if (!packages || cJSON_GetArraySize(packages) != 3) {
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
+	if (cJSON_GetArraySize(obj) != (r->layer ? 11 : 10)) { /* an allocation failed */
 		cJSON_Delete(obj);
 		return NULL;
 	}

@@ -79,6 +79,7 @@ static const char *const step_names[] = {
 	[STEP_TMP] = "mounting /tmp",
 	[STEP_WORKDIR] = "mounting the work directory",
 	[STEP_LAYER] = "mounting the package layer",
+	[STEP_EXTRA_BIND] = "mounting an extra read-only path",
 	[STEP_PIVOT_ROOT] = "pivot_root",
 	[STEP_ROOT_READONLY] = "making / read-only",
 	[STEP_HOSTNAME] = "setting the hostname",
@@ -206,28 +207,67 @@ static const char group[] = "root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n";
 static const char hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
 			    "127.0.1.1\t" AIMS_SANDBOX_HOSTNAME "\n";
 
+/* A detached copy of a host tree (open_tree), with the given attributes,
+ * or -1 after errno is set. */
+static int clone_tree(const char *path, uint64_t attrs)
+{
+	struct mount_attr attr;
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.attr_set = attrs;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+	    0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Creates the missing directories leading to path (its last component
+ * excluded), in a copy on the stack. */
+static int make_parents(const char *path)
+{
+	char buf[AIMS_SANDBOX_MAX_BIND_PATH + 16];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i < len; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		buf[i] = '/';
+	}
+	return 0;
+}
+
 static void build_root(const child_args *a)
 {
-	int layer = -1;
+	int layer = -1, binds[AIMS_SANDBOX_MAX_BINDS];
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(STEP_MOUNT_PRIVATE, 0);
-	/* The layer may live anywhere, /tmp included, which the staging
-	 * tmpfs is about to cover: take a detached read-only copy of it
-	 * now, attach it at the end. */
+	/* The layer and the extra paths may live anywhere, /tmp included,
+	 * which the staging tmpfs is about to cover: take detached copies
+	 * of them now, attach them at the end. */
 	if (a->layer_dir) {
-		struct mount_attr attr;
-
-		layer = (int)syscall(SYS_open_tree, AT_FDCWD, a->layer_dir,
-				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		layer = clone_tree(a->layer_dir,
+				   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					   (a->layer_writable ? 0 : MOUNT_ATTR_RDONLY));
 		if (layer < 0)
 			fail(STEP_LAYER, 0);
-		memset(&attr, 0, sizeof(attr));
-		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-		if (syscall(SYS_mount_setattr, layer, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-			    sizeof(attr)) < 0)
-			fail(STEP_LAYER, 1);
 	}
+	for (size_t i = 0; i < a->bind_count; i++)
+		if ((binds[i] = clone_tree(a->bind_src[i], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+								   MOUNT_ATTR_NODEV)) < 0)
+			fail(STEP_EXTRA_BIND, (int)i);
 	if (mount("tmpfs", SANDBOX_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_OPTS) < 0)
 		fail(STEP_ROOT_TMPFS, 0);
 	run_plan(a->plan, a->plan_len);
@@ -269,6 +309,25 @@ static void build_root(const child_args *a)
 			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
 			fail(STEP_LAYER, 3);
 		close(layer);
+	}
+	for (size_t i = 0; i < a->bind_count; i++) {
+		const char *dst = a->bind_dst[i];
+
+		if (make_parents(dst) < 0)
+			fail(STEP_EXTRA_BIND, 100 + (int)i);
+		if (a->bind_is_file[i]) {
+			int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+
+			if (fd < 0)
+				fail(STEP_EXTRA_BIND, 200 + (int)i);
+			close(fd);
+		} else if (mkdir(dst, 0755) < 0 && errno != EEXIST) {
+			fail(STEP_EXTRA_BIND, 200 + (int)i);
+		}
+		if (syscall(SYS_move_mount, binds[i], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) <
+		    0)
+			fail(STEP_EXTRA_BIND, 300 + (int)i);
+		close(binds[i]);
 	}
 
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching
@@ -387,7 +446,7 @@ static void __attribute__((noreturn)) run_program(const child_args *a)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(STEP_PDEATHSIG, 1);
-	if (chdir(AIMS_SANDBOX_WORKDIR) < 0)
+	if (chdir(a->start_dir ? a->start_dir : AIMS_SANDBOX_WORKDIR) < 0)
 		fail(STEP_WORKDIR, 1);
 	close(FD_SYNC);
 	/* Last step before execve: from here on the filter applies. */

@@ -272,6 +272,20 @@ size_t aims_sandbox_pool_size(void)
 
 /* ---- validation ---- */
 
+/* An absolute path of bounded length without "." or ".." components. */
+static bool sane_path(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len > AIMS_SANDBOX_MAX_BIND_PATH)
+		return false;
+	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++)
+		if ((p[1] == '.' && (p[2] == '/' || p[2] == '\0')) ||
+		    (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0')))
+			return false;
+	return true;
+}
+
 static int validate(const aims_sandbox_config *cfg, aims_error *err)
 {
 	size_t n;
@@ -333,6 +347,23 @@ static int validate(const aims_sandbox_config *cfg, aims_error *err)
 				      AIMS_SANDBOX_MAX_TMPFS >> 20);
 	if (cfg->file_size == 0 || cfg->nofile < 16 || cfg->nofile > 65536)
 		return aims_error_set(err, AIMS_EINVALID, "bad file size or open file limit");
+	if (cfg->layer_writable && !cfg->layer_dir)
+		return aims_error_set(err, AIMS_EINVALID, "a writable layer needs a layer_dir");
+	if (cfg->start_dir && !sane_path(cfg->start_dir))
+		return aims_error_set(err, AIMS_EINVALID, "bad start directory");
+	if (cfg->bind_count > AIMS_SANDBOX_MAX_BINDS || (cfg->bind_count && !cfg->binds))
+		return aims_error_set(err, AIMS_ETOOBIG, "more than %d extra mounts",
+				      AIMS_SANDBOX_MAX_BINDS);
+	for (n = 0; n < cfg->bind_count; n++) {
+		const aims_sandbox_bind *b = &cfg->binds[n];
+
+		if (!b->host || !b->inside || !sane_path(b->host) || !sane_path(b->inside) ||
+		    strcmp(b->inside, "/") == 0)
+			return aims_error_set(err, AIMS_EINVALID,
+					      "extra mount %zu: both paths must be absolute, "
+					      "without '..', at most %d bytes",
+					      n, AIMS_SANDBOX_MAX_BIND_PATH);
+	}
 	return 0;
 }
 
@@ -764,6 +795,23 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 		 "size=%" PRIu64 ",nr_inodes=16384,mode=0755,uid=%u,gid=%u", cfg->tmpfs_bytes,
 		 AIMS_SANDBOX_UID, AIMS_SANDBOX_UID);
 	args.layer_dir = cfg->layer_dir;
+	args.layer_writable = cfg->layer_writable;
+	args.start_dir = cfg->start_dir;
+	for (size_t i = 0; i < cfg->bind_count; i++) {
+		struct stat info;
+
+		if (stat(cfg->binds[i].host, &info) < 0) {
+			rc = aims_error_set(err, AIMS_EINVALID,
+					    "cannot mount %s in the sandbox: %s",
+					    cfg->binds[i].host, strerror(errno));
+			goto out;
+		}
+		args.bind_src[i] = cfg->binds[i].host;
+		args.bind_is_file[i] = !S_ISDIR(info.st_mode);
+		snprintf(args.bind_dst[i], sizeof(args.bind_dst[i]), SANDBOX_STAGE "%s",
+			 cfg->binds[i].inside);
+	}
+	args.bind_count = cfg->bind_count;
 	args.file_name = cfg->file_name;
 	args.file_data = cfg->file_data ? cfg->file_data : "";
 	args.file_len = cfg->file_len;
@@ -801,7 +849,11 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 
 	start = now_ms();
 	/* Exit signal 0: no SIGCHLD for the caller; waited for with __WALL. */
-	pid = (pid_t)syscall(SYS_clone, namespaces | CLONE_PIDFD, NULL, &st.pidfd, NULL, 0);
+	pid = (pid_t)syscall(
+		SYS_clone,
+		(cfg->share_network ? namespaces & ~(unsigned long)CLONE_NEWNET : namespaces) |
+			CLONE_PIDFD,
+		NULL, &st.pidfd, NULL, 0);
 	if (pid == 0)
 		sandbox_child_main(&args);
 	if (pid < 0) {

@@ -79,6 +79,7 @@ typedef enum {
 	STEP_TMP,
 	STEP_WORKDIR,
 	STEP_LAYER,
+	STEP_EXTRA_BIND,
 	STEP_PIVOT_ROOT,
 	STEP_ROOT_READONLY,
 	STEP_HOSTNAME,
@@ -134,9 +135,17 @@ typedef struct child_args {
 	size_t dev_plan_len;
 	const struct sock_fprog *seccomp;
 
-	char tmp_opts[96];			/* tmpfs options of /tmp */
-	char work_opts[128];			/* tmpfs options of the work dir */
-	const char *layer_dir;			/* or NULL */
+	char tmp_opts[96];     /* tmpfs options of /tmp */
+	char work_opts[128];   /* tmpfs options of the work dir */
+	const char *layer_dir; /* or NULL */
+	bool layer_writable;
+	/* Extra read-only mounts: host paths, and where they go under the
+	 * staging root; files get an empty file as mount point. */
+	const char *bind_src[AIMS_SANDBOX_MAX_BINDS];
+	char bind_dst[AIMS_SANDBOX_MAX_BINDS][AIMS_SANDBOX_MAX_BIND_PATH + 16];
+	bool bind_is_file[AIMS_SANDBOX_MAX_BINDS];
+	size_t bind_count;
+	const char *start_dir;			/* where the program starts */
 	char cgroup_tasks[2][SANDBOX_PATH_MAX]; /* see sandbox_cgroup_self_join */
 	size_t cgroup_tasks_count;
 

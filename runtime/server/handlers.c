@@ -253,6 +253,7 @@ static unsigned status_for(int rc)
 	case AIMS_EUNSUPPORTED:
 	case AIMS_ENOTREADY: return 503;
 	case AIMS_ECANCELED: return 499;
+	case AIMS_EINSTALL: return 424; /* a package failed to install */
 	}
 	return 500;
 }

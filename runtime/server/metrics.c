@@ -26,13 +26,15 @@ enum {
 	CAUSE_UNSUPPORTED,
 	CAUSE_UPSTREAM,
 	CAUSE_INVALID,
+	CAUSE_INSTALL,
 	CAUSE_OTHER,
 	CAUSE_COUNT
 };
 static const char *const cause_names[CAUSE_COUNT] = {
-	"wall_time", "cpu_time", "memory",	  "pids",	 "output",   "file_size",
-	"disk",	     "canceled", "sandbox_setup", "unsupported", "upstream", "invalid_request",
-	"other"};
+	"wall_time",	   "cpu_time",	  "memory",   "pids",
+	"output",	   "file_size",	  "disk",     "canceled",
+	"sandbox_setup",   "unsupported", "upstream", "invalid_request",
+	"package_install", "other"};
 
 void metrics_init(metrics *m)
 {
@@ -106,13 +108,16 @@ static int cause_of_error(int rc)
 	case AIMS_ECANCELED: return CAUSE_CANCELED;
 	case AIMS_EINVALID:
 	case AIMS_ETOOBIG: return CAUSE_INVALID;
+	case AIMS_EINSTALL: return CAUSE_INSTALL;
 	}
 	return CAUSE_OTHER;
 }
 
 void metrics_execution(metrics *m, const aims_exec_result *result, int rc)
 {
-	int cause = rc < 0 ? cause_of_error(rc) : cause_of_limit(result->limit);
+	/* rc 0 without a result: nothing ran (a dispatch refused for unmet
+	 * requirements). */
+	int cause = rc < 0 ? cause_of_error(rc) : result ? cause_of_limit(result->limit) : -1;
 
 	pthread_mutex_lock(&m->lock);
 	if (result) {

@@ -3,11 +3,14 @@
  * each language's hello, exit codes, stderr, stdin, unicode, truncation,
  * the request checks, cancel, and 8 concurrent runs leaving nothing behind.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,7 +208,7 @@ static void request_checks(void **state)
 	aims_exec_result *r = NULL;
 	aims_error err;
 	char *big;
-	const char *const pkgs[] = {"requests"};
+	const char *const bad_pkgs[] = {"--target=/"};
 
 	(void)state;
 	aims_exec_request_init(&req);
@@ -247,11 +250,13 @@ static void request_checks(void **state)
 	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EINVALID);
 	req.language = AIMS_LANG_PYTHON;
 
+	/* Package names are checked before anything is installed (installs
+	 * themselves: tests/packages). */
 	aims_error_clear(&err);
-	req.packages = pkgs;
+	req.packages = bad_pkgs;
 	req.package_count = 1;
-	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EUNSUPPORTED);
-	assert_non_null(strstr(err.message, "packages"));
+	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EINVALID);
+	assert_non_null(strstr(err.message, "invalid package name '--target=/'"));
 	req.packages = NULL;
 	req.package_count = 0;
 
@@ -433,6 +438,105 @@ static void layer_is_read_only(void **state)
 
 /* The caller's signal dispositions and mask do not reach the program: a
  * server that ignores SIGPIPE and blocks SIGTERM in its threads. */
+/* The install step's options (packages): a writable layer, extra
+ * read-only mounts, the host's network. Off by default; bad mounts are
+ * refused before anything starts. */
+static void install_options(void **state)
+{
+	const char *const argv[] = {
+		"/bin/bash", "-c",
+		"echo built > /opt/aims/layer/made; cat /etc/aims-extra/conf; "
+		"(echo x > /etc/aims-extra/conf) 2>/dev/null || echo conf-read-only; pwd; "
+		"(exec 3<>/dev/tcp/127.0.0.1/$PORT && echo reached) 2>/dev/null || echo "
+		"unreachable",
+		NULL};
+	char *dir = test_tmpdir(), *layer = test_join(dir, "layer"),
+	     *extra = test_join(dir, "extra");
+	char *made = test_join(layer, "made"), port_env[32], expected[256];
+	const char *env[] = {"PATH=/usr/bin:/bin", port_env, NULL};
+	aims_sandbox_bind binds[] = {{extra, "/etc/aims-extra"}};
+	aims_sandbox_bind bad[] = {{extra, "/etc/../root"}};
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof(addr);
+	aims_sandbox_config cfg;
+	aims_exec_result *r = NULL;
+	aims_error err;
+	int listener;
+
+	(void)state;
+	require_sandbox();
+	test_write_str(dir, "extra/conf", "extra config\n");
+	assert_int_equal(mkdir(layer, 0777), 0);
+	assert_int_equal(chmod(layer, 0777), 0); /* the sandbox user writes it */
+	assert_int_equal(chmod(dir, 0755), 0);
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(listener, 4), 0);
+	assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &alen), 0);
+	snprintf(port_env, sizeof(port_env), "PORT=%u", (unsigned)ntohs(addr.sin_port));
+
+	aims_sandbox_config_init(&cfg);
+	assert_false(cfg.layer_writable);
+	assert_false(cfg.share_network);
+	assert_int_equal(cfg.bind_count, 0);
+	cfg.program = argv[0];
+	cfg.argv = argv;
+	cfg.env = env;
+	cfg.layer_dir = layer;
+	cfg.layer_writable = true;
+	cfg.binds = binds;
+	cfg.bind_count = 1;
+	cfg.start_dir = "/opt/aims/layer";
+	aims_error_clear(&err);
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), 0);
+	assert_string_equal(r->stdout_data,
+			    "extra config\nconf-read-only\n/opt/aims/layer\nunreachable\n");
+	aims_exec_result_free(r);
+	{ /* the run wrote into the layer on the host */
+		char *text = NULL;
+		size_t len;
+
+		assert_int_equal(aims_file_read(&text, &len, made, 64, NULL), 0);
+		assert_string_equal(text, "built\n");
+		free(text);
+	}
+
+	cfg.share_network = true; /* the host's network: loopback too */
+	aims_error_clear(&err);
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), 0);
+	snprintf(expected, sizeof(expected),
+		 "extra config\nconf-read-only\n/opt/aims/layer\nreached\n");
+	assert_string_equal(r->stdout_data, expected);
+	aims_exec_result_free(r);
+	close(listener);
+
+	cfg.share_network = false;
+	cfg.binds = bad;
+	aims_error_clear(&err);
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+	assert_non_null(strstr(err.message, "without '..'"));
+	bad[0].inside = "/etc/aims-extra";
+	bad[0].host = "/nonexistent/aims-extra";
+	aims_error_clear(&err);
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+	assert_non_null(strstr(err.message, "/nonexistent/aims-extra"));
+	cfg.binds = NULL;
+	cfg.bind_count = 0;
+	cfg.layer_dir = NULL;
+	aims_error_clear(&err);
+	assert_int_equal(aims_sandbox_run(&r, &cfg, &err), AIMS_EINVALID);
+	assert_non_null(strstr(err.message, "writable layer needs a layer_dir"));
+	assert_pool_empty();
+	test_rmtree(dir);
+	free(made);
+	free(layer);
+	free(extra);
+	free(dir);
+}
+
 static void signals_start_clean(void **state)
 {
 	struct sigaction ignore, old;
@@ -554,6 +658,7 @@ int main(void)
 		cmocka_unit_test(cancel_fd_stops_the_run),
 		cmocka_unit_test(setup_failures_are_reported),
 		cmocka_unit_test(layer_is_read_only),
+		cmocka_unit_test(install_options),
 		cmocka_unit_test(signals_start_clean),
 		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),

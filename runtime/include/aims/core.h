@@ -32,6 +32,7 @@ enum {
 	AIMS_EBUSY = -12,	/* no capacity now: retry later */
 	AIMS_ECANCELED = -13,	/* the caller canceled the work */
 	AIMS_ENOTREADY = -14,	/* requirements are not met */
+	AIMS_EINSTALL = -15,	/* installing packages failed */
 };
 
 #define AIMS_ERROR_MESSAGE_MAX 512

@@ -39,11 +39,13 @@ typedef enum aims_executor {
 } aims_executor;
 
 typedef struct aims_dispatch_options {
-	const char *root;	     /* requirements; NULL: AIMS_ROOT or cwd */
-	const char *api_base;	     /* forward base URL; NULL: AIMS_API_BASE */
-	uint32_t forward_timeout_ms; /* 0: AIMS_DISPATCH_DEFAULT_FORWARD_MS */
-	int cancel_fd;		     /* readable: cancel; -1: none */
-	bool dry_run;		     /* check and choose, run nothing */
+	const char *root;		/* requirements; NULL: AIMS_ROOT or cwd */
+	const char *api_base;		/* forward base URL; NULL: AIMS_API_BASE */
+	uint32_t forward_timeout_ms;	/* 0: AIMS_DISPATCH_DEFAULT_FORWARD_MS */
+	int cancel_fd;			/* readable: cancel; -1: none */
+	bool dry_run;			/* check and choose, run nothing */
+	aims_exec_progress_fn progress; /* package installs of code; may be NULL */
+	void *progress_ctx;
 } aims_dispatch_options;
 
 /* Fills opts with the defaults (cancel_fd -1). */

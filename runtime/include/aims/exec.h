@@ -85,6 +85,10 @@ int aims_exec_backend_ready(aims_backend backend, aims_error *err);
  */
 int aims_exec_check_package(aims_language lang, const char *name, aims_error *err);
 
+/* Told about long work (a package install starting, ending); the message
+ * is valid during the call only. Called on the caller's thread. */
+typedef void (*aims_exec_progress_fn)(void *ctx, const char *message);
+
 /* What to run. Every pointer is borrowed for the duration of the call. */
 typedef struct aims_exec_request {
 	aims_language language;
@@ -96,10 +100,12 @@ typedef struct aims_exec_request {
 	size_t package_count;
 	const char *const *env; /* extra "NAME=VALUE" entries, NULL-terminated, may be NULL */
 	aims_backend backend;
-	uint32_t timeout_ms; /* 0: AIMS_EXEC_DEFAULT_TIMEOUT_MS */
-	uint32_t memory_mb;  /* 0: the backend's default */
-	size_t output_max;   /* per stream; 0: AIMS_EXEC_DEFAULT_OUTPUT */
-	int cancel_fd;	     /* readable (or hung up) means cancel; -1: none */
+	uint32_t timeout_ms;		/* 0: AIMS_EXEC_DEFAULT_TIMEOUT_MS */
+	uint32_t memory_mb;		/* 0: the backend's default */
+	size_t output_max;		/* per stream; 0: AIMS_EXEC_DEFAULT_OUTPUT */
+	int cancel_fd;			/* readable (or hung up) means cancel; -1: none */
+	aims_exec_progress_fn progress; /* may be NULL */
+	void *progress_ctx;
 } aims_exec_request;
 
 /* Initializes a request with defaults (no code, cancel_fd -1). */
@@ -121,6 +127,12 @@ typedef struct aims_exec_result {
 	bool truncated;	      /* some output was dropped at output_max */
 	aims_limit limit;     /* which limit fired, if any */
 	aims_backend backend; /* which backend ran it (never auto) */
+	/* Local backend with packages: the layer's key (else NULL), whether
+	 * this execution installed it and how long the install (or the wait
+	 * for another request's install of the same set) took. */
+	char *layer;
+	bool packages_installed;
+	uint64_t install_ms;
 } aims_exec_result;
 
 /* Frees a result and its strings. r may be NULL. */
@@ -132,7 +144,12 @@ void aims_exec_result_free(aims_exec_result *r);
  * call) *out is a new result. Fails, with a message in err, when the
  * request is invalid (AIMS_EINVALID, AIMS_ETOOBIG), when the backend cannot
  * be used (AIMS_EUNSUPPORTED, AIMS_ESANDBOX, AIMS_EAUTH, AIMS_EUPSTREAM),
- * or on AIMS_ENOMEM / AIMS_ECANCELED. Safe to call from several threads.
+ * when its packages cannot be installed (local backend, aims/packages.h:
+ * AIMS_EINSTALL for an unknown package or a failing installer,
+ * AIMS_EUPSTREAM for an unreachable registry, AIMS_ETIMEOUT when the
+ * install ran out of time; the message names the package and ends with
+ * the installer's last lines), or on AIMS_ENOMEM / AIMS_ECANCELED. Safe to
+ * call from several threads.
  */
 int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_error *err);
 

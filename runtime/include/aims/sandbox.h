@@ -41,14 +41,23 @@ extern "C" {
 #define AIMS_SANDBOX_DEFAULT_TMPFS     (64ull << 20) /* each of /tmp and the work dir */
 #define AIMS_SANDBOX_MAX_TMPFS	       (4ull << 30)
 #define AIMS_SANDBOX_DEFAULT_NOFILE    1024u
-#define AIMS_SANDBOX_MAX_ARGS	       32
+#define AIMS_SANDBOX_MAX_ARGS	       96 /* an install: options + 64 packages */
 #define AIMS_SANDBOX_MAX_ENV	       128
 #define AIMS_SANDBOX_MAX_FILE_NAME     64
+#define AIMS_SANDBOX_MAX_BINDS	       8
+#define AIMS_SANDBOX_MAX_BIND_PATH     200
 
 /* Where things are inside the sandbox. */
 #define AIMS_SANDBOX_WORKDIR  "/sandbox"
 #define AIMS_SANDBOX_UID      1000u
 #define AIMS_SANDBOX_HOSTNAME "aims-sandbox"
+
+/* A host file or directory mounted read-only (nosuid, nodev) inside the
+ * sandbox: both paths absolute, without "..". */
+typedef struct aims_sandbox_bind {
+	const char *host;
+	const char *inside;
+} aims_sandbox_bind;
 
 /*
  * The declared configuration of one run. Initialize with
@@ -77,6 +86,23 @@ typedef struct aims_sandbox_config {
 	 * layer of a later step); NULL: none. The sandbox user (host nobody
 	 * when the caller is root) must be able to traverse the path. */
 	const char *layer_dir;
+	/* Mount layer_dir writable (nosuid, nodev) instead of read-only: the
+	 * package install step only, never code. Default off. */
+	bool layer_writable;
+	/* Keep the host's network namespace instead of a fresh one with only
+	 * a down lo: the package install step only, when it must reach a
+	 * registry; it can then reach whatever the host can, loopback
+	 * included (docs/security-model.md). Default off. */
+	bool share_network;
+	/* Extra read-only mounts (configuration files of package managers, a
+	 * local package index), at most AIMS_SANDBOX_MAX_BINDS; each host
+	 * path must exist and be traversable by the sandbox user. */
+	const aims_sandbox_bind *binds;
+	size_t bind_count;
+	/* The directory the program starts in: AIMS_SANDBOX_WORKDIR when
+	 * NULL, else an absolute path inside the sandbox (the install step
+	 * downloads into its layer). */
+	const char *start_dir;
 
 	/* Limits. */
 	uint32_t wall_ms;      /* wall time; default 30 s, at most 300 s */
