@@ -64,7 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra == 0) {
 		char *ta = plan_text(a), *tb = plan_text(b);
 
-		if (!ta || !tb || strcmp(ta, tb) != 0) {
+		/* A pattern that hits a PCRE2 limit is a warning in one plan and
+		 * may be skipped by the other's literal check: plans with
+		 * warnings may differ, plans without must not. */
+		if (!ta || !tb || (!a->warning_count && !b->warning_count && strcmp(ta, tb) != 0)) {
 			fprintf(stderr, "fuzz_route: plans differ:\n%s\n%s\n", ta ? ta : "?",
 				tb ? tb : "?");
 			abort();

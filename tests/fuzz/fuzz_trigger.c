@@ -79,7 +79,9 @@ static void route_both(const char *utterance, size_t len)
 	    aims_router_route(&pb, b, utterance, len, 0, &err) == 0) {
 		char *ta = plan_text(pa), *tb = plan_text(pb);
 
-		if (!ta || !tb || strcmp(ta, tb) != 0) {
+		/* plans with limit warnings may differ (see fuzz_route.c) */
+		if (!ta || !tb ||
+		    (!pa->warning_count && !pb->warning_count && strcmp(ta, tb) != 0)) {
 			fprintf(stderr, "fuzz_trigger: plans differ:\n%s\n%s\n", ta ? ta : "?",
 				tb ? tb : "?");
 			abort();
