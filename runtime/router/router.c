@@ -53,6 +53,11 @@ typedef struct index_table {
 	bucket *slots;
 	size_t mask;
 	uint32_t *postings;
+	/* One bit per key hash, 16 bits per key: most keys an utterance asks
+	 * about are absent, and this small array answers that without a
+	 * cache miss in the large table. */
+	uint64_t *filter;
+	size_t filter_bits_mask;
 } index_table;
 
 struct aims_router {
@@ -137,11 +142,19 @@ static size_t slot_for(size_t mask, uint64_t key)
 	return (size_t)(h >> 17) & mask;
 }
 
+static size_t filter_bit(const index_table *t, uint64_t key)
+{
+	return (size_t)((key * 0xD6E8FEB86659FD93ull) >> 40) & t->filter_bits_mask;
+}
+
 static const bucket *table_find(const index_table *t, uint64_t key)
 {
-	size_t i;
+	size_t i, bit;
 
 	if (!t->slots)
+		return NULL;
+	bit = filter_bit(t, key);
+	if (!(t->filter[bit / 64] & (1ull << (bit % 64))))
 		return NULL;
 	for (i = slot_for(t->mask, key);; i = (i + 1) & t->mask) {
 		if (t->slots[i].key == key)
@@ -219,22 +232,34 @@ static int table_build(index_table *t, key_pair *pairs, size_t count)
 		cap *= 2;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->postings = malloc(count * sizeof(*t->postings));
-	if (!t->slots || !t->postings)
+	/* 8 bits per table slot, so 16 or more per key */
+	t->filter = calloc(cap / 8 < 1 ? 1 : cap / 8, sizeof(*t->filter));
+	if (!t->slots || !t->postings || !t->filter)
 		return AIMS_ENOMEM;
 	t->mask = cap - 1;
+	t->filter_bits_mask = cap * 8 - 1;
 	for (size_t i = 0; i < count; i++) {
 		t->postings[i] = pairs[i].trigger;
 		if (i == 0 || pairs[i].key != pairs[i - 1].key) {
 			size_t s = slot_for(t->mask, pairs[i].key);
+			size_t bit = filter_bit(t, pairs[i].key);
 
 			while (t->slots[s].key)
 				s = (s + 1) & t->mask;
 			t->slots[s].key = pairs[i].key;
 			t->slots[s].start = (uint32_t)i;
+			t->filter[bit / 64] |= 1ull << (bit % 64);
 		}
 		((bucket *)table_find(t, pairs[i].key))->count++;
 	}
 	return 0;
+}
+
+static void table_free(index_table *t)
+{
+	free(t->slots);
+	free(t->postings);
+	free(t->filter);
 }
 
 /* ---- Building ------------------------------------------------------------ */
@@ -573,14 +598,10 @@ void aims_router_free(aims_router *r)
 	free(r->triggers);
 	free(r->tokens);
 	free(r->literals);
-	free(r->words.slots);
-	free(r->words.postings);
-	free(r->words_multi.slots);
-	free(r->words_multi.postings);
-	free(r->pairs.slots);
-	free(r->pairs.postings);
-	free(r->trigrams.slots);
-	free(r->trigrams.postings);
+	table_free(&r->words);
+	table_free(&r->words_multi);
+	table_free(&r->pairs);
+	table_free(&r->trigrams);
 	free(r->always);
 	pcre2_compile_context_free(r->ccontext);
 	pcre2_match_context_free(r->mcontext);
