@@ -665,6 +665,22 @@ static void test_index_matches_naive(void **state)
 		random_utterance(utterance, sizeof(utterance), &seed);
 		aims_plan_free(route_both(&f, utterance, i % 2 ? AIMS_ROUTE_INCLUDE_INACTIVE : 0));
 	}
+	/* long utterances (more distinct words than the pair lookups take)
+	 * go through the word-by-word path: still the naive loop's plan */
+	for (int i = 0; i < 40; i++) {
+		char longer[4096];
+		size_t used = 0;
+
+		for (int w = 0; w < 120 && used + 64 < sizeof(longer); w++) {
+			int n = w % 2 ? snprintf(longer + used, sizeof(longer) - used, "%s ",
+						 vocabulary[rand_r(&seed) % 24])
+				      : snprintf(longer + used, sizeof(longer) - used, "w%d ",
+						 rand_r(&seed) % 1000);
+
+			used += (size_t)n;
+		}
+		aims_plan_free(route_both(&f, longer, AIMS_ROUTE_ALL_MATCHES));
+	}
 	/* the same question twice: the same plan */
 	{
 		aims_plan *a = route(f.router, "run python code please", 0);
