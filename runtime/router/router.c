@@ -15,6 +15,7 @@
  * (two threads may compile the same trigger; one copy wins, the other is
  * freed). Match data is per call; the match context is shared read-only.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ typedef struct rtrigger {
 	uint32_t literal_off, literal_count; /* patterns: required literals */
 	uint32_t captures;
 	unsigned specificity, literal_chars, literal_words, slot_terms;
+	bool leads; /* a phrase whose first literal starts it (no slot before) */
 	_Atomic(pcre2_code *) code;
 } rtrigger;
 
@@ -59,6 +61,23 @@ typedef struct index_table {
 	uint64_t *filter;
 	size_t filter_bits_mask;
 } index_table;
+
+/*
+ * PCRE2 match data, kept between routes. Its first interpreted match
+ * allocates PCRE2's backtracking frames (20 KiB), which costs more than
+ * the match itself; a small pool keeps a few ready. Each one allocates
+ * through its own general context, which counts its bytes, so one that
+ * grew large on a hard pattern is freed instead of kept.
+ */
+#define MATCH_POOL_MAX	 16	      /* match data kept */
+#define MATCH_KEEP_BYTES (256u << 10) /* ... when they hold at most this */
+
+typedef struct match_slot {
+	pcre2_match_data *md;
+	pcre2_general_context *gc;
+	size_t bytes; /* allocated through gc, live */
+	struct match_slot *next;
+} match_slot;
 
 struct aims_router {
 	const aims_registry *reg;
@@ -84,6 +103,9 @@ struct aims_router {
 	bool jit;
 	uint32_t max_captures;
 	_Atomic size_t compiled;
+	pthread_mutex_t pool_lock;
+	match_slot *pool; /* free match data, at most MATCH_POOL_MAX */
+	size_t pool_count;
 };
 
 typedef struct plan_impl {
@@ -262,6 +284,86 @@ static void table_free(index_table *t)
 	free(t->filter);
 }
 
+/* ---- The match data pool ------------------------------------------------- */
+
+/* The allocator of one match slot: a size header before each block. */
+static void *slot_malloc(size_t size, void *data)
+{
+	match_slot *slot = data;
+	max_align_t *block = malloc(sizeof(max_align_t) + size);
+
+	if (!block)
+		return NULL;
+	*(size_t *)block = size;
+	slot->bytes += size;
+	return block + 1;
+}
+
+static void slot_free(void *ptr, void *data)
+{
+	match_slot *slot = data;
+	max_align_t *block = ptr;
+
+	if (!ptr)
+		return;
+	block--;
+	slot->bytes -= *(size_t *)block;
+	free(block);
+}
+
+static void slot_destroy(match_slot *slot)
+{
+	if (!slot)
+		return;
+	pcre2_match_data_free(slot->md);
+	pcre2_general_context_free(slot->gc);
+	free(slot);
+}
+
+/* A match slot from the pool, or a new one; NULL when out of memory. */
+static match_slot *slot_get(const aims_router *cr)
+{
+	aims_router *r = (aims_router *)cr; /* only the pool changes */
+	match_slot *slot;
+
+	pthread_mutex_lock(&r->pool_lock);
+	if ((slot = r->pool)) {
+		r->pool = slot->next;
+		r->pool_count--;
+	}
+	pthread_mutex_unlock(&r->pool_lock);
+	if (slot)
+		return slot;
+	if (!(slot = calloc(1, sizeof(*slot))))
+		return NULL;
+	slot->gc = pcre2_general_context_create(slot_malloc, slot_free, slot);
+	slot->md = slot->gc ? pcre2_match_data_create(cr->max_captures + 1, slot->gc) : NULL;
+	if (!slot->md) {
+		slot_destroy(slot);
+		return NULL;
+	}
+	return slot;
+}
+
+static void slot_put(const aims_router *cr, match_slot *slot)
+{
+	aims_router *r = (aims_router *)cr;
+
+	if (slot->bytes > MATCH_KEEP_BYTES) {
+		slot_destroy(slot);
+		return;
+	}
+	pthread_mutex_lock(&r->pool_lock);
+	if (r->pool_count < MATCH_POOL_MAX) {
+		slot->next = r->pool;
+		r->pool = slot;
+		r->pool_count++;
+		slot = NULL;
+	}
+	pthread_mutex_unlock(&r->pool_lock);
+	slot_destroy(slot);
+}
+
 /* ---- Building ------------------------------------------------------------ */
 
 static int add_problem(aims_router *r, const aims_manifest *m, size_t index, size_t offset,
@@ -356,6 +458,7 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 	t->literal_chars = p.literal_chars;
 	t->literal_words = p.literal_words;
 	t->slot_terms = p.slot_terms;
+	t->leads = p.leads;
 	t->token_off = (uint32_t)r->token_count;
 	t->token_count = (uint32_t)p.token_count;
 	for (size_t i = 0; i < p.token_count; i++) {
@@ -527,6 +630,7 @@ int aims_router_new(aims_router **out, const aims_registry *reg, const aims_rout
 	if (!r->opts.heap_limit_kib)
 		r->opts.heap_limit_kib = AIMS_ROUTER_HEAP_LIMIT;
 	atomic_init(&r->compiled, 0);
+	pthread_mutex_init(&r->pool_lock, NULL);
 	r->jit = pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit;
 	r->ccontext = trigger_compile_context();
 	r->mcontext = pcre2_match_context_create(NULL);
@@ -605,6 +709,13 @@ void aims_router_free(aims_router *r)
 	free(r->always);
 	pcre2_compile_context_free(r->ccontext);
 	pcre2_match_context_free(r->mcontext);
+	while (r->pool) {
+		match_slot *next = r->pool->next;
+
+		slot_destroy(r->pool);
+		r->pool = next;
+	}
+	pthread_mutex_destroy(&r->pool_lock);
 	free(r);
 }
 
@@ -646,13 +757,16 @@ typedef struct route_state {
 	unsigned flags;
 	char *folded; /* folded words separated by ' ' */
 	size_t folded_len;
-	uint64_t *set; /* distinct word hashes, open addressing */
+	size_t *origin; /* byte offset in the utterance of each folded character
+			 * (of a ' ': where its run of separators starts) */
+	uint64_t *set;	/* distinct word hashes, open addressing */
 	size_t set_mask;
 	uint32_t *cands; /* selected trigger ids */
 	size_t cand_count, cand_cap;
 	size_t distinct; /* distinct words (the first PAIR_WORDS kept in words) */
 	/* inline storage (not cleared: each is set up before use) */
 	char folded_small[512];
+	size_t origin_small[512];
 	uint64_t set_small[256];
 	uint32_t cand_small[256];
 	uint64_t words[PAIR_WORDS];
@@ -715,18 +829,23 @@ static int fold_utterance(route_state *st)
 	char *f;
 	bool in_word = false;
 
-	st->folded = st->len < sizeof(st->folded_small) ? st->folded_small : malloc(st->len + 1);
-	if (!st->folded)
-		return AIMS_ENOMEM;
+	if (st->len >= sizeof(st->folded_small)) {
+		st->folded = malloc(st->len + 1);
+		st->origin = malloc((st->len + 1) * sizeof(*st->origin));
+		if (!st->folded || !st->origin)
+			return AIMS_ENOMEM;
+	}
 	f = st->folded;
 	while (i < st->len) {
 		char c = fold_at(u + i, st->len - i, &n);
 
 		if (c) {
+			st->origin[f - st->folded] = i;
 			*f++ = c;
 			words += !in_word;
 			in_word = true;
 		} else if (in_word) {
+			st->origin[f - st->folded] = i;
 			*f++ = ' ';
 			in_word = false;
 		}
@@ -745,15 +864,33 @@ static int fold_utterance(route_state *st)
 	return 0;
 }
 
-static bool literals_present(const route_state *st, const rtrigger *t)
+/*
+ * True when the folded utterance contains every required literal of t.
+ * For a phrase that starts with its first literal, *out_start is where
+ * PCRE2 can start looking: the match cannot begin before the separators
+ * that precede the first occurrence of that literal (any earlier start
+ * would put the literal's first word somewhere it does not occur).
+ */
+static bool literals_present(const route_state *st, const rtrigger *t, size_t *out_start)
 {
 	const char *lit = literals_of(st->r, t);
 
+	*out_start = 0;
 	for (uint32_t k = 0; k < t->literal_count; k++) {
 		size_t n = strlen(lit);
+		const char *at = memmem(st->folded, st->folded_len, lit, n);
 
-		if (!memmem(st->folded, st->folded_len, lit, n))
+		if (!at)
 			return false;
+		if (k == 0 && t->leads) {
+			size_t pos = (size_t)(at - st->folded);
+
+			/* at the very start, the separators before the first word
+			 * left no ' ' in the folded text: start at 0 */
+			*out_start = pos == 0	     ? 0
+				     : at[-1] == ' ' ? st->origin[pos - 1]
+						     : st->origin[pos];
+		}
 		lit += n + 1;
 	}
 	return true;
@@ -969,15 +1106,18 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 {
 	const aims_router *r = st->r;
 	pcre2_match_data *md = NULL;
+	match_slot *slot;
 	size_t cap = 0;
 	int rc = 0;
 
 	if (!st->cand_count)
 		return 0;
-	if (!(md = pcre2_match_data_create(r->max_captures + 1, NULL)))
+	if (!(slot = slot_get(r)))
 		return AIMS_ENOMEM;
+	md = slot->md;
 	for (size_t c = 0; c < st->cand_count; c++) {
 		rtrigger *t = &r->triggers[st->cands[c]];
+		size_t start = 0;
 		pcre2_code *code;
 		PCRE2_SIZE *ov;
 		raw_match *rm;
@@ -986,7 +1126,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 		if (!def_allowed(st, t))
 			continue;
 		/* the naive baseline runs PCRE2 on every trigger */
-		if (!r->opts.no_index && !literals_present(st, t))
+		if (!r->opts.no_index && !literals_present(st, t, &start))
 			continue;
 		if (!(code = trigger_code(r, t))) {
 			if ((rc = add_warning(plan, "trigger \"%.60s\" of %s could not be compiled",
@@ -995,7 +1135,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 			continue;
 		}
 		plan->pub.triggers_tried++;
-		mrc = pcre2_match(code, (PCRE2_SPTR)st->utt, st->len, 0,
+		mrc = pcre2_match(code, (PCRE2_SPTR)st->utt, st->len, start,
 				  PCRE2_NO_UTF_CHECK | (t->regex ? PCRE2_NOTEMPTY : 0), md,
 				  r->mcontext);
 		if (mrc == PCRE2_ERROR_NOMATCH)
@@ -1035,7 +1175,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 			goto out;
 	}
 out:
-	pcre2_match_data_free(md);
+	slot_put(r, slot);
 	return rc;
 }
 
@@ -1170,6 +1310,7 @@ int aims_router_route(aims_plan **out, const aims_router *r, const char *utteran
 
 	memset(&st, 0, offsetof(route_state, folded_small));
 	st.folded = st.folded_small;
+	st.origin = st.origin_small;
 	st.set = st.set_small;
 	st.r = r;
 	st.utt = utterance;
@@ -1206,6 +1347,8 @@ out:
 	free(raw);
 	if (st.folded != st.folded_small)
 		free(st.folded);
+	if (st.origin != st.origin_small)
+		free(st.origin);
 	if (st.set != st.set_small)
 		free(st.set);
 	if (st.cands != st.cand_small)

@@ -32,6 +32,8 @@ typedef struct trigger_parse {
 	char *pattern; /* PCRE2 pattern, malloc'd */
 	size_t pattern_len;
 	unsigned literal_chars, literal_words, slot_terms, specificity;
+	bool leads;	   /* phrases: the first literal starts the phrase (no slot
+		     * before it), so a match starts just before it */
 	uint32_t captures; /* capturing groups */
 	/* Phrases: hashes of required tokens (distinct, in trigger order). */
 	uint64_t *tokens;

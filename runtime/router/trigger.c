@@ -96,11 +96,14 @@ typedef struct phrase_state {
 	aims_buf seg;
 	aims_buf segs; /* finished segments, each NUL-terminated */
 	size_t seg_count;
+	bool slot_seen;
 } phrase_state;
 
 /* Adds a folded character to the segment; 0 stands for any separator. */
 static int seg_char(phrase_state *st, char f)
 {
+	if (f && !st->seg_count && !st->seg.len)
+		st->p->leads = !st->slot_seen; /* the first folded character */
 	if (f)
 		return aims_buf_append(&st->seg, &f, 1);
 	if (st->seg.len && st->seg.ptr[st->seg.len - 1] != ' ')
@@ -268,6 +271,7 @@ static int parse_phrase(trigger_parse *p, const char *text, size_t len, size_t *
 				goto out;
 			p->slot_terms++;
 			p->captures++;
+			st.slot_seen = true;
 			st.prev_slot = true;
 			st.token_after_slot = true;
 			i = after;
