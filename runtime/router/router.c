@@ -23,6 +23,7 @@
 
 #include "aims/router.h"
 #include "core/arena.h"
+#include "core/array.h"
 #include "router/router_int.h"
 
 typedef struct rdef {
@@ -117,21 +118,6 @@ typedef struct plan_impl {
 } plan_impl;
 
 /* ---- Small helpers ------------------------------------------------------ */
-
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-	size_t want;
-	void *bigger;
-
-	if (count < *cap)
-		return 0;
-	want = *cap ? *cap * 2 : 16;
-	if (!(bigger = realloc(*items, want * size)))
-		return AIMS_ENOMEM;
-	*items = bigger;
-	*cap = want;
-	return 0;
-}
 
 static int bonus_tenths(aims_priority priority)
 {
@@ -374,8 +360,8 @@ static int add_problem(aims_router *r, const aims_manifest *m, size_t index, siz
 {
 	aims_router_problem *p;
 
-	if (grow((void **)&r->problems, &r->problem_cap, r->problem_count, sizeof(*r->problems)) <
-	    0)
+	if (aims_array_reserve((void **)&r->problems, &r->problem_cap, r->problem_count,
+			       sizeof(*r->problems)) < 0)
 		return AIMS_ENOMEM;
 	p = &r->problems[r->problem_count];
 	p->manifest = m;
@@ -449,7 +435,8 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 			       : 0;
 	if (rc < 0)
 		return aims_error_set(err, rc, "%s", perr.message);
-	if ((rc = grow((void **)&r->triggers, cap, r->trigger_count, sizeof(*r->triggers))) < 0)
+	if ((rc = aims_array_reserve((void **)&r->triggers, cap, r->trigger_count,
+				     sizeof(*r->triggers))) < 0)
 		goto out;
 	t = &r->triggers[r->trigger_count];
 	memset(t, 0, sizeof(*t));
@@ -467,8 +454,8 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 	t->token_off = (uint32_t)r->token_count;
 	t->token_count = (uint32_t)p.token_count;
 	for (size_t i = 0; i < p.token_count; i++) {
-		if ((rc = grow((void **)&r->tokens, tok_cap, r->token_count, sizeof(*r->tokens))) <
-		    0)
+		if ((rc = aims_array_reserve((void **)&r->tokens, tok_cap, r->token_count,
+					     sizeof(*r->tokens))) < 0)
 			goto out;
 		r->tokens[r->token_count++] = p.tokens[i];
 	}
@@ -509,7 +496,7 @@ out:
 
 static int push_always(aims_router *r, size_t *cap, uint32_t id)
 {
-	if (grow((void **)&r->always, cap, r->always_count, sizeof(*r->always)) < 0)
+	if (aims_array_reserve((void **)&r->always, cap, r->always_count, sizeof(*r->always)) < 0)
 		return AIMS_ENOMEM;
 	r->always[r->always_count++] = id;
 	return 0;
@@ -653,7 +640,8 @@ int aims_router_new(aims_router **out, const aims_registry *reg, const aims_rout
 
 		if (!m->triggers.count || !m->id.str)
 			continue;
-		if ((rc = grow((void **)&r->defs, &def_cap, r->def_count, sizeof(*r->defs))) < 0) {
+		if ((rc = aims_array_reserve((void **)&r->defs, &def_cap, r->def_count,
+					     sizeof(*r->defs))) < 0) {
 			rc = aims_error_set(err, rc, "out of memory building the router");
 			goto out;
 		}
@@ -1160,7 +1148,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 				goto out;
 			continue;
 		}
-		if ((rc = grow((void **)out, &cap, *out_count, sizeof(**out))) < 0)
+		if ((rc = aims_array_reserve((void **)out, &cap, *out_count, sizeof(**out))) < 0)
 			goto out;
 		rm = &(*out)[(*out_count)++];
 		memset(rm, 0, sizeof(*rm));
