@@ -623,7 +623,7 @@ int aims_router_new(aims_router **out, const aims_registry *reg, const aims_rout
 		r->opts.heap_limit_kib = AIMS_ROUTER_HEAP_LIMIT;
 	atomic_init(&r->compiled, 0);
 	pthread_mutex_init(&r->pool_lock, NULL);
-	r->jit = pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit;
+	r->jit = !r->opts.no_jit && pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit;
 	r->ccontext = trigger_compile_context();
 	r->mcontext = pcre2_match_context_create(NULL);
 	if (!r->ccontext || !r->mcontext) {

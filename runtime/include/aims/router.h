@@ -73,6 +73,10 @@ typedef struct aims_router_options {
 	/* Compile every trigger when the router is built instead of on first
 	 * use (slower start, no compilation while routing). */
 	bool eager;
+	/* Never use PCRE2's JIT, only its interpreter (for valgrind, which
+	 * cannot follow JIT code, or systems that refuse executable memory;
+	 * without JIT support in PCRE2 this is what happens anyway). */
+	bool no_jit;
 } aims_router_options;
 
 /* A trigger that could not be compiled: skipped by the router. */
