@@ -10,11 +10,17 @@
 
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 
 const cli_command cli_commands[] = {
 	{"list", "list the skills, tasks, hooks and tools found", cmd_list},
 	{"show", "show one definition: its fields and its body", cmd_show},
+	{"exec", "run Python, Node.js or Bash code in a sandbox", cmd_exec},
+	{"check", "check requirements: which definitions can run here", cmd_check},
+	{"validate", "check manifests for CI: file:line:col diagnostics", cmd_validate},
 	{"match", "route an utterance: which task, skills and hooks it reaches", cmd_match},
 	{NULL, NULL, NULL},
 };

@@ -2,10 +2,12 @@
  * arena.c - bump allocation in chunks; everything is freed at once.
  */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aims/core.h"
 #include "core/arena.h"
 
 #define CHUNK_DEFAULT 8192
@@ -23,9 +25,9 @@ void aims_arena_init(aims_arena *arena)
 	arena->used = 0;
 }
 
-void *aims_arena_alloc(aims_arena *arena, size_t size)
+/* Returns size bytes aligned to align (a power of two), zeroed when zero. */
+static void *bump(aims_arena *arena, size_t size, size_t align, bool zero)
 {
-	const size_t align = alignof(max_align_t);
 	aims_arena_chunk *chunk = arena->head;
 	size_t offset;
 	void *ptr;
@@ -56,13 +58,35 @@ void *aims_arena_alloc(aims_arena *arena, size_t size)
 	ptr = chunk->data + offset;
 	chunk->used = offset + size;
 	arena->used += size;
-	memset(ptr, 0, size);
+	if (zero)
+		memset(ptr, 0, size);
 	return ptr;
+}
+
+void *aims_arena_alloc(aims_arena *arena, size_t size)
+{
+	return bump(arena, size, alignof(max_align_t), true);
+}
+
+int aims_arena_reserve(aims_arena *arena, size_t size)
+{
+	aims_arena_chunk *chunk;
+
+	if (arena->head || size <= CHUNK_DEFAULT / 2 || size > SIZE_MAX / 2)
+		return 0;
+	if (!(chunk = malloc(sizeof(*chunk) + size)))
+		return AIMS_ENOMEM;
+	chunk->size = size;
+	chunk->used = 0;
+	chunk->next = NULL;
+	arena->head = chunk;
+	return 0;
 }
 
 char *aims_arena_strndup(aims_arena *arena, const char *str, size_t len)
 {
-	char *copy = aims_arena_alloc(arena, len + 1);
+	/* Strings need no alignment and no zeroing. */
+	char *copy = bump(arena, len + 1, 1, false);
 
 	if (!copy)
 		return NULL;

@@ -151,6 +151,10 @@ int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, ai
 		goto out;
 	}
 	for (;;) {
+		/* A regular file is read as long as it was when opened: no
+		 * doubling of the buffer and no extra read to see the end. */
+		if (S_ISREG(st.st_mode) && len == (size_t)st.st_size)
+			break;
 		if (len + 1 >= cap) {
 			char *bigger;
 

@@ -190,3 +190,119 @@ cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags)
 		add_problems(obj, m);
 	return obj;
 }
+
+/* A copy of data as valid UTF-8 without NUL bytes: every byte that does
+ * not start a well-formed sequence (and every NUL) becomes U+FFFD. */
+static char *utf8_clean(const char *data, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	char *out = malloc(len * 3 + 1), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
+		bool ok = n > 0 && c != 0 && i + n <= len;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (s[i + k] & 0xc0) == 0x80;
+		if (ok && n == 2)
+			ok = c >= 0xc2; /* overlong */
+		if (ok && n == 3) {
+			unsigned cp = ((c & 0x0fu) << 12) | ((s[i + 1] & 0x3fu) << 6) |
+				      (s[i + 2] & 0x3fu);
+
+			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+		}
+		if (ok && n == 4) {
+			unsigned cp = ((c & 0x07u) << 18) | ((s[i + 1] & 0x3fu) << 12) |
+				      ((s[i + 2] & 0x3fu) << 6) | (s[i + 3] & 0x3fu);
+
+			ok = cp >= 0x10000 && cp <= 0x10ffff;
+		}
+		if (ok) {
+			memcpy(o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void add_output(cJSON *obj, const char *name, const char *data, size_t len)
+{
+	char *clean = utf8_clean(data ? data : "", data ? len : 0);
+
+	if (clean)
+		cJSON_AddStringToObject(obj, name, clean);
+	free(clean);
+}
+
+cJSON *aims_json_exec_result(const aims_exec_result *r)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (!obj)
+		return NULL;
+	add_output(obj, "stdout", r->stdout_data, r->stdout_len);
+	add_output(obj, "stderr", r->stderr_data, r->stderr_len);
+	cJSON_AddNumberToObject(obj, "exitCode", r->exit_code);
+	add_string_or_null(obj, "error", r->error);
+	cJSON_AddBoolToObject(obj, "success", r->success);
+	cJSON_AddNumberToObject(obj, "durationMs", (double)r->duration_ms);
+	cJSON_AddBoolToObject(obj, "timedOut", r->timed_out);
+	cJSON_AddBoolToObject(obj, "truncated", r->truncated);
+	cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
+	add_string_or_null(obj, "limit",
+			   r->limit == AIMS_LIMIT_NONE ? NULL : aims_limit_name(r->limit));
+	if (cJSON_GetArraySize(obj) != 10) { /* an allocation failed */
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+cJSON *aims_json_readiness(const aims_readiness *r)
+{
+	cJSON *obj = cJSON_CreateObject();
+	cJSON *missing, *reqs;
+
+	if (!obj)
+		return NULL;
+	add_string_or_null(obj, "id", r->manifest->id.str);
+	cJSON_AddStringToObject(obj, "type", aims_kind_name(r->manifest->kind));
+	cJSON_AddBoolToObject(obj, "ready", r->ready);
+	cJSON_AddBoolToObject(obj, "builtin", r->builtin);
+	if (r->builtin)
+		cJSON_AddStringToObject(obj, "backend", aims_backend_name(r->backend));
+	if (r->note)
+		cJSON_AddStringToObject(obj, "note", r->note);
+	missing = cJSON_AddArrayToObject(obj, "missing");
+	reqs = cJSON_AddArrayToObject(obj, "requirements");
+	for (size_t i = 0; missing && reqs && i < r->count; i++) {
+		const aims_requirement *q = &r->items[i];
+		cJSON *item = cJSON_CreateObject();
+
+		if (!q->met && !q->informational)
+			cJSON_AddItemToArray(missing, cJSON_CreateString(q->name));
+		cJSON_AddStringToObject(item, "kind", aims_req_kind_name(q->kind));
+		cJSON_AddStringToObject(item, "name", q->name);
+		cJSON_AddBoolToObject(item, "met", q->met);
+		if (q->detail)
+			cJSON_AddStringToObject(item, "detail", q->detail);
+		cJSON_AddBoolToObject(item, "informational", q->informational);
+		cJSON_AddItemToArray(reqs, item);
+	}
+	return obj;
+}

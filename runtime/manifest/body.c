@@ -6,11 +6,136 @@
  * The only place besides yaml.c that touches a third-party parser.
  */
 #include <cmark.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "manifest/manifest_int.h"
+
+/* ---- A scratch allocator for cmark -------------------------------------
+ *
+ * cmark allocates every node and buffer separately; parsing thousands of
+ * bodies (validate, the server's registry) spent a third of its time in
+ * malloc and free. The parse tree lives only inside manifest_body_parse,
+ * so its memory comes from one arena freed at once. cmark_mem has no
+ * context pointer: the arena in use is per thread, set for the duration of
+ * one parse. Like cmark's own allocator, running out of memory aborts
+ * (cmark does not check). */
+
+#define SCRATCH_MIN_CHUNK (64u * 1024)
+
+typedef struct scratch_chunk scratch_chunk;
+struct scratch_chunk {
+	scratch_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+typedef struct scratch_space {
+	scratch_chunk *head;
+	void *last; /* the latest block: realloc grows it in place */
+} scratch_space;
+
+typedef struct scratch_header {
+	size_t size;
+	max_align_t data[];
+} scratch_header;
+
+static _Thread_local scratch_space *scratch_in_use;
+
+static scratch_header *header_of(void *ptr)
+{
+	return (scratch_header *)((char *)ptr - offsetof(scratch_header, data));
+}
+
+/* A block of count * size bytes, zeroed when zero (calloc) - cmark's
+ * buffers grown through realloc need not be. */
+static void *scratch_block(size_t count, size_t size, bool zero)
+{
+	scratch_space *s = scratch_in_use;
+	scratch_chunk *c = s->head;
+	const size_t align = sizeof(max_align_t);
+	size_t need, at;
+	scratch_header *h;
+
+	if (size && count > (SIZE_MAX / 4) / size)
+		abort();
+	need = (sizeof(*h) + count * size + align - 1) & ~(align - 1);
+	at = c ? c->used : 0;
+	if (!c || at + need > c->size) {
+		size_t want = c ? c->size * 2 : SCRATCH_MIN_CHUNK;
+
+		while (want < need)
+			want *= 2;
+		if (!(c = malloc(sizeof(*c) + want)))
+			abort();
+		c->size = want;
+		c->used = 0;
+		c->next = s->head;
+		s->head = c;
+		at = 0;
+	}
+	h = (scratch_header *)((char *)c->data + at);
+	c->used = at + need;
+	if (zero)
+		memset(h->data, 0, need - sizeof(*h));
+	h->size = need - sizeof(*h);
+	s->last = h->data;
+	return h->data;
+}
+
+static void *scratch_calloc(size_t count, size_t size)
+{
+	return scratch_block(count, size, true);
+}
+
+static void *scratch_realloc(void *ptr, size_t size)
+{
+	scratch_space *s = scratch_in_use;
+	scratch_header *h;
+	void *grown;
+
+	if (!ptr)
+		return scratch_block(1, size, false);
+	h = header_of(ptr);
+	if (size <= h->size)
+		return ptr;
+	if (ptr == s->last) {
+		/* The latest block: grow it where it is when the chunk has room. */
+		scratch_chunk *c = s->head;
+		const size_t align = sizeof(max_align_t);
+		size_t start = (size_t)((char *)h - (char *)c->data);
+		size_t need = (sizeof(*h) + size + align - 1) & ~(align - 1);
+
+		if (start + need <= c->size) {
+			c->used = start + need;
+			h->size = need - sizeof(*h);
+			return ptr;
+		}
+	}
+	grown = scratch_block(1, size, false);
+	memcpy(grown, ptr, h->size);
+	return grown;
+}
+
+static void scratch_free(void *ptr)
+{
+	(void)ptr; /* the whole scratch goes at once */
+}
+
+static void scratch_release(scratch_space *s)
+{
+	for (scratch_chunk *c = s->head, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	s->head = NULL;
+	s->last = NULL;
+}
+
+static cmark_mem scratch_mem = {scratch_calloc, scratch_realloc, scratch_free};
 
 /* Concatenated text of the inline children of node. */
 static char *inline_text(aims_arena *arena, cmark_node *node)
@@ -102,6 +227,8 @@ int manifest_body_parse(manifest_impl *impl)
 	aims_code_block *blocks = NULL;
 	size_t nsections = 0, nblocks = 0, sections_cap = 0, blocks_cap = 0;
 	uint32_t offset = m->body_line - 1; /* body line 1 is this file line + 1 */
+	cmark_parser *parser = NULL;
+	scratch_space scratch = {NULL, NULL};
 	int rc = 0;
 
 	if (!m->body || m->body_len == 0)
@@ -112,9 +239,10 @@ int manifest_body_parse(manifest_impl *impl)
 	if (!(line_starts = malloc(cap * sizeof(*line_starts))))
 		return AIMS_ENOMEM;
 	line_starts[line_count++] = 0;
-	for (size_t i = 0; i < m->body_len; i++) {
-		if (m->body[i] != '\n')
-			continue;
+	for (const char *nl = m->body, *end = m->body + m->body_len;
+	     (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++) {
+		size_t i = (size_t)(nl - m->body);
+
 		if (line_count == cap) {
 			size_t *bigger = realloc(line_starts, cap * 2 * sizeof(*line_starts));
 
@@ -128,8 +256,13 @@ int manifest_body_parse(manifest_impl *impl)
 		line_starts[line_count++] = i + 1;
 	}
 
-	if (!(doc = cmark_parse_document(m->body, m->body_len, CMARK_OPT_DEFAULT)) ||
-	    !(iter = cmark_iter_new(doc))) {
+	scratch_in_use = &scratch;
+	if (!(parser = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT, &scratch_mem))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	cmark_parser_feed(parser, m->body, m->body_len);
+	if (!(doc = cmark_parser_finish(parser)) || !(iter = cmark_iter_new(doc))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
@@ -195,6 +328,7 @@ int manifest_body_parse(manifest_impl *impl)
 			b->info = aims_arena_strdup(arena, info ? info : "");
 			b->literal = aims_arena_strdup(arena, literal ? literal : "");
 			b->line = (uint32_t)line + offset;
+			b->col = (uint32_t)cmark_node_get_start_column(node);
 			if (!b->info || !b->literal) {
 				rc = AIMS_ENOMEM;
 				goto out;
@@ -237,8 +371,13 @@ out:
 	free(sections);
 	free(blocks);
 	free(line_starts);
-	cmark_iter_free(iter);
-	cmark_node_free(doc);
+	/* The parser, the tree and the iterators live in the scratch: it
+	 * goes at once, without walking the tree. */
+	(void)iter;
+	(void)doc;
+	(void)parser;
+	scratch_in_use = NULL;
+	scratch_release(&scratch);
 	return rc;
 }
 

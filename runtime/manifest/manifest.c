@@ -470,8 +470,11 @@ static bool is_known_key(const char *key)
 	return false;
 }
 
-static void check_duplicate_keys(loader *l, const aims_yaml_node *map)
+/* Reports keys that appear twice; returns true when there was one. */
+static bool check_duplicate_keys(loader *l, const aims_yaml_node *map)
 {
+	bool found = false;
+
 	/* Front matter maps are small; quadratic is fine up to a bound, and
 	 * beyond it only the first keys are compared (the node cap bounds the
 	 * map anyway). */
@@ -491,17 +494,28 @@ static void check_duplicate_keys(loader *l, const aims_yaml_node *map)
 					"key '%s' appears twice (first on line %u); the first is "
 					"used",
 					k->value, prev->pos.line);
+				found = true;
 				break;
 			}
 		}
 	}
+	return found;
+}
+
+/* strcmp(key, name) == 0, with the first character compared inline: the
+ * key dispatch below runs for every key of every manifest. */
+static bool key_is(const char *key, const char *name)
+{
+	return key[0] == name[0] && strcmp(key, name) == 0;
 }
 
 static void load_fields(loader *l, const aims_yaml_node *root)
 {
 	aims_manifest *m = &l->m->pub;
 
-	check_duplicate_keys(l, root);
+	/* Beyond 512 keys duplicates are not all reported: look them up. */
+	bool may_repeat = check_duplicate_keys(l, root) || root->count > 512;
+
 	for (size_t i = 0; i < root->count; i++) {
 		const aims_yaml_node *k = root->keys[i], *v = root->items[i];
 		const char *key;
@@ -513,44 +527,44 @@ static void load_fields(loader *l, const aims_yaml_node *root)
 		}
 		key = k->value;
 		/* The first occurrence of a duplicated key wins. */
-		if (aims_yaml_get_key(root, key) != k)
+		if (may_repeat && aims_yaml_get_key(root, key) != k)
 			continue;
-		if (strcmp(key, "id") == 0)
+		if (key_is(key, "id"))
 			get_string(l, &m->id, "id", k, v);
-		else if (strcmp(key, "name") == 0)
+		else if (key_is(key, "name"))
 			get_string(l, &m->name, "name", k, v);
-		else if (strcmp(key, "type") == 0)
+		else if (key_is(key, "type"))
 			get_string(l, &m->type, "type", k, v);
-		else if (strcmp(key, "description") == 0)
+		else if (key_is(key, "description"))
 			get_string(l, &m->description, "description", k, v);
-		else if (strcmp(key, "status") == 0)
+		else if (key_is(key, "status"))
 			get_string(l, &m->status_field, "status", k, v);
-		else if (strcmp(key, "priority") == 0)
+		else if (key_is(key, "priority"))
 			get_string(l, &m->priority_field, "priority", k, v);
-		else if (strcmp(key, "schedule") == 0)
+		else if (key_is(key, "schedule"))
 			get_string(l, &m->schedule, "schedule", k, v);
-		else if (strcmp(key, "triggers") == 0)
+		else if (key_is(key, "triggers"))
 			get_list(l, &m->triggers, "triggers", k, v, true);
-		else if (strcmp(key, "trigger") == 0) {
+		else if (key_is(key, "trigger")) {
 			m->singular_trigger = true;
 			problem(l, "singular-trigger", AIMS_SEVERITY_WARNING, k->pos,
 				"'trigger' should be 'triggers' (a list); accepted");
 			get_list(l, &m->triggers, "trigger", k, v, false);
-		} else if (strcmp(key, "execution") == 0)
+		} else if (key_is(key, "execution"))
 			load_execution(l, k, v);
-		else if (strcmp(key, "dependencies") == 0)
+		else if (key_is(key, "dependencies"))
 			load_dependencies(l, v);
-		else if (strcmp(key, "category") == 0)
+		else if (key_is(key, "category"))
 			get_string(l, &m->category, "category", k, v);
-		else if (strcmp(key, "provider") == 0)
+		else if (key_is(key, "provider"))
 			get_string(l, &m->provider, "provider", k, v);
-		else if (strcmp(key, "docs_url") == 0)
+		else if (key_is(key, "docs_url"))
 			get_string(l, &m->docs_url, "docs_url", k, v);
-		else if (strcmp(key, "mcp_endpoint") == 0)
+		else if (key_is(key, "mcp_endpoint"))
 			get_string(l, &m->mcp_endpoint, "mcp_endpoint", k, v);
-		else if (strcmp(key, "env_vars") == 0)
+		else if (key_is(key, "env_vars"))
 			get_list(l, &m->env_vars, "env_vars", k, v, true);
-		else if (strcmp(key, "aims_files") == 0)
+		else if (key_is(key, "aims_files"))
 			get_list(l, &m->aims_files, "aims_files", k, v, true);
 		else if (!is_known_key(key))
 			problem(l, "unknown-key", AIMS_SEVERITY_WARNING, k->pos,
@@ -718,32 +732,86 @@ static int load_front_matter(loader *l, const char *text, size_t len)
 	return l->rc;
 }
 
+/* True when body (len bytes, not necessarily NUL-terminated) may contain
+ * a fenced block whose info string starts with "json": a fence run (```
+ * or ~~~) followed by blanks and "json" in any case. A superset of what
+ * cmark can read as a ```json block. */
+static bool may_hold_json_block(const char *body, size_t len)
+{
+	const char *end = body + len;
+	const char *tick = memchr(body, '`', len), *tilde = memchr(body, '~', len);
+
+	while (tick || tilde) {
+		const char *p = !tilde || (tick && tick < tilde) ? tick : tilde, *q = p;
+
+		while (q < end && *q == *p)
+			q++;
+		if (q - p >= 3) {
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (end - q >= 4 && strncasecmp(q, "json", 4) == 0)
+				return true;
+		}
+		/* Look for the next fence character of the same kind past q. */
+		if (*p == '`')
+			tick = q < end ? memchr(q, '`', (size_t)(end - q)) : NULL;
+		else
+			tilde = q < end ? memchr(q, '~', (size_t)(end - q)) : NULL;
+		if (tick && tick < q)
+			tick = memchr(q, '`', (size_t)(end - q));
+		if (tilde && tilde < q)
+			tilde = memchr(q, '~', (size_t)(end - q));
+	}
+	return false;
+}
+
 int aims_manifest_parse(aims_manifest **out, const char *path, const char *data, size_t len,
 			aims_error *err)
 {
+	return aims_manifest_parse_flags(out, path, data, len, 0, err);
+}
+
+int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char *data, size_t len,
+			      unsigned flags, aims_error *err)
+{
 	const char *fm_start = NULL, *fm_end = NULL, *body_start = NULL;
+	uint32_t body_line = 1;
 	manifest_impl *impl;
 	aims_manifest *m;
+	aims_arena arena;
+	bool has_fm;
 	loader l;
 	int rc = 0;
 
 	if (len > AIMS_MANIFEST_MAX_FILE)
 		return aims_error_set(err, AIMS_ETOOBIG, "%s: file is over the limit of %u bytes",
 				      path, AIMS_MANIFEST_MAX_FILE);
-	if (!(impl = calloc(1, sizeof(*impl))))
+	/* The manifest and everything in it live in one arena, in one block
+	 * when the size is known: the YAML tree takes about eight times its
+	 * text, the body its length (more when parsed: a new chunk). */
+	aims_arena_init(&arena);
+	has_fm = split_front_matter(data, len, &fm_start, &fm_end, &body_start, &body_line);
+	if (has_fm && fm_end && (size_t)(fm_end - fm_start) < AIMS_MANIFEST_MAX_FRONT_MATTER &&
+	    aims_arena_reserve(&arena, sizeof(*impl) + strlen(path) +
+					       (size_t)(fm_end - fm_start) * 8 +
+					       (size_t)(data + len - body_start) + 256) < 0)
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
-	aims_arena_init(&impl->arena);
+	if (!(impl = aims_arena_alloc(&arena, sizeof(*impl)))) {
+		aims_arena_free(&arena);
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	}
+	impl->arena = arena;
 	m = &impl->pub;
 	l.m = impl;
 	l.arena = &impl->arena;
 	l.rc = 0;
+	m->body_line = has_fm ? body_line : 1;
 	if (!(m->path = aims_arena_strdup(&impl->arena, path))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	m->body_line = 1;
 	/* Files without front matter are not manifests: nothing more to do. */
-	if (!split_front_matter(data, len, &fm_start, &fm_end, &body_start, &m->body_line))
+	if (!has_fm)
 		goto done;
 
 	m->has_front_matter = true;
@@ -761,6 +829,11 @@ int aims_manifest_parse(aims_manifest **out, const char *path, const char *data,
 	if ((rc = l.rc) < 0)
 		goto out;
 
+	/* Validation loads thousands of files and reads only ```json
+	 * blocks: other bodies are neither copied nor parsed. */
+	if ((flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) &&
+	    !may_hold_json_block(body_start, (size_t)(data + len - body_start)))
+		goto done;
 	m->body_len = (size_t)(data + len - body_start);
 	if (!(m->body = aims_arena_strndup(&impl->arena, body_start, m->body_len))) {
 		rc = AIMS_ENOMEM;
@@ -768,6 +841,7 @@ int aims_manifest_parse(aims_manifest **out, const char *path, const char *data,
 	}
 	if ((rc = manifest_body_parse(impl)) < 0)
 		goto out;
+	m->body_parsed = true;
 done:
 	*out = m;
 	impl = NULL;
@@ -781,13 +855,18 @@ out:
 
 int aims_manifest_load(aims_manifest **out, const char *path, aims_error *err)
 {
+	return aims_manifest_load_flags(out, path, 0, err);
+}
+
+int aims_manifest_load_flags(aims_manifest **out, const char *path, unsigned flags, aims_error *err)
+{
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((rc = aims_file_read(&data, &len, path, AIMS_MANIFEST_MAX_FILE, err)) < 0)
 		return rc;
-	rc = aims_manifest_parse(out, path, data, len, err);
+	rc = aims_manifest_parse_flags(out, path, data, len, flags, err);
 	free(data);
 	return rc;
 }
@@ -795,11 +874,13 @@ int aims_manifest_load(aims_manifest **out, const char *path, aims_error *err)
 void aims_manifest_free(aims_manifest *m)
 {
 	manifest_impl *impl;
+	aims_arena arena;
 
 	if (!m)
 		return;
 	impl = impl_of(m);
 	free(impl->problems);
-	aims_arena_free(&impl->arena);
-	free(impl);
+	/* impl itself lives in its arena: free from a copy. */
+	arena = impl->arena;
+	aims_arena_free(&arena);
 }

@@ -25,10 +25,7 @@ typedef struct frame {
 	aims_yaml_node *node;
 	const char *anchor_name;
 	size_t size;
-	/* growing children, copied into the arena when the node closes */
-	aims_yaml_node **children;
-	size_t count;
-	size_t cap;
+	size_t start; /* its children: builder.children[start..] */
 } frame;
 
 typedef struct builder {
@@ -41,6 +38,10 @@ typedef struct builder {
 	size_t anchor_cap;
 	size_t total; /* expanded nodes so far */
 	aims_yaml_node *root;
+	/* The children of every open collection, innermost last: one stack
+	 * for the whole document, copied into the arena as nodes close. */
+	aims_yaml_node **children;
+	size_t child_count, child_cap;
 } builder;
 
 static aims_pos pos_of(const builder *b, yaml_mark_t mark)
@@ -59,16 +60,16 @@ static int add_child(builder *b, aims_yaml_node *child, size_t size)
 		return 0;
 	}
 	f = &b->stack[b->depth - 1];
-	if (f->count == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 8;
-		aims_yaml_node **children = realloc(f->children, cap * sizeof(*children));
+	if (b->child_count == b->child_cap) {
+		size_t cap = b->child_cap ? b->child_cap * 2 : 64;
+		aims_yaml_node **children = realloc(b->children, cap * sizeof(*children));
 
 		if (!children)
 			return AIMS_ENOMEM;
-		f->children = children;
-		f->cap = cap;
+		b->children = children;
+		b->child_cap = cap;
 	}
-	f->children[f->count++] = child;
+	b->children[b->child_count++] = child;
 	f->size += size;
 	return 0;
 }
@@ -125,10 +126,13 @@ static int close_collection(builder *b)
 	aims_yaml_node *node = f->node;
 	size_t size = f->size;
 	const char *anchor_name = f->anchor_name;
+	/* An empty collection may close before any child was pushed. */
+	aims_yaml_node **children = b->children ? b->children + f->start : NULL;
+	size_t count = b->child_count - f->start;
 	int rc;
 
 	if (node->type == AIMS_YAML_MAPPING) {
-		size_t pairs = f->count / 2;
+		size_t pairs = count / 2;
 
 		node->count = pairs;
 		node->keys = aims_arena_alloc(b->arena, (pairs ? pairs : 1) * sizeof(*node->keys));
@@ -137,20 +141,19 @@ static int close_collection(builder *b)
 		if (!node->keys || !node->items)
 			return AIMS_ENOMEM;
 		for (size_t i = 0; i < pairs; i++) {
-			node->keys[i] = f->children[2 * i];
-			node->items[i] = f->children[2 * i + 1];
+			node->keys[i] = children[2 * i];
+			node->items[i] = children[2 * i + 1];
 		}
 	} else {
-		node->count = f->count;
-		node->items = aims_arena_alloc(b->arena,
-					       (f->count ? f->count : 1) * sizeof(*node->items));
+		node->count = count;
+		node->items =
+			aims_arena_alloc(b->arena, (count ? count : 1) * sizeof(*node->items));
 		if (!node->items)
 			return AIMS_ENOMEM;
-		if (f->count)
-			memcpy(node->items, f->children, f->count * sizeof(*node->items));
+		if (count)
+			memcpy(node->items, children, count * sizeof(*node->items));
 	}
-	free(f->children);
-	f->children = NULL;
+	b->child_count = f->start;
 	b->depth--;
 	if (anchor_name && (rc = add_anchor(b, anchor_name, node, size)) < 0)
 		return rc;
@@ -221,6 +224,7 @@ static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_er
 		memset(f, 0, sizeof(*f));
 		f->node = node;
 		f->size = 1;
+		f->start = b->child_count;
 		if (anchor_name && !(f->anchor_name = copy_anchor(b, anchor_name)))
 			return AIMS_ENOMEM;
 		return 0;
@@ -317,8 +321,7 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
 	}
 	*out = b.root;
 out:
-	for (size_t i = 0; i < b.depth; i++)
-		free(b.stack[i].children);
+	free(b.children);
 	free(b.anchors);
 	yaml_parser_delete(&parser);
 	return rc;
@@ -338,7 +341,9 @@ bool aims_yaml_is_null(const aims_yaml_node *node)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
 
-	return node && node->type == AIMS_YAML_SCALAR && node->plain && scalar_is(node, nulls);
+	/* The length first: every value goes through here. */
+	return node && node->type == AIMS_YAML_SCALAR && node->plain &&
+	       (node->len == 0 || node->len == 1 || node->len == 4) && scalar_is(node, nulls);
 }
 
 static bool is_bool(const aims_yaml_node *node)
@@ -346,7 +351,7 @@ static bool is_bool(const aims_yaml_node *node)
 	static const char *const bools[] = {"true",  "True",  "TRUE", "false",
 					    "False", "FALSE", NULL};
 
-	return node->plain && scalar_is(node, bools);
+	return node->plain && (node->len == 4 || node->len == 5) && scalar_is(node, bools);
 }
 
 static bool is_number(const aims_yaml_node *node)

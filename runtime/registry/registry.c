@@ -37,6 +37,7 @@ struct aims_registry {
 	slot *table; /* open addressing over (kind, id) */
 	size_t table_cap;
 	unsigned threads;
+	unsigned load_flags;
 };
 
 /* ---- The index ---------------------------------------------------------- */
@@ -129,9 +130,10 @@ typedef struct dir_id {
 	ino_t ino;
 } dir_id;
 
+/* Directory entries are kept as their d_type byte followed by the name. */
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static bool is_markdown(const char *name)
@@ -172,24 +174,38 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			continue; /* hidden entries, ".", ".." */
 		if ((rc = aims_array_reserve((void **)&names, &cap, count, sizeof(*names))) < 0)
 			goto out;
-		if (!(names[count] = strdup(ent->d_name))) {
-			rc = AIMS_ENOMEM;
-			goto out;
+		{
+			size_t len = strlen(ent->d_name);
+
+			if (!(names[count] = malloc(len + 2))) {
+				rc = AIMS_ENOMEM;
+				goto out;
+			}
+			names[count][0] = (char)ent->d_type;
+			memcpy(names[count] + 1, ent->d_name, len + 1);
 		}
 		count++;
 	}
 	if (count)
 		qsort(names, count, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < count; i++) {
-		char *path = join(dir, names[i]);
+		const char *name = names[i] + 1;
+		unsigned char type = (unsigned char)names[i][0];
+		char *path;
 		struct stat st;
 		bool loop = false;
 
-		if (!path) {
+		/* A regular file the readdir type names needs no stat: large
+		 * trees list thousands of them. */
+		if (type == DT_REG && !is_markdown(name))
+			continue;
+		if (!(path = join(dir, name))) {
 			rc = AIMS_ENOMEM;
 			goto out;
 		}
-		if (stat(path, &st) < 0) {
+		if (type == DT_REG) {
+			st.st_mode = S_IFREG;
+		} else if (stat(path, &st) < 0) {
 			free(path); /* dangling symlink or vanished: not ours */
 			continue;
 		}
@@ -204,7 +220,7 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			free(path);
 			if (rc < 0)
 				goto out;
-		} else if (S_ISREG(st.st_mode) && is_markdown(names[i])) {
+		} else if (S_ISREG(st.st_mode) && is_markdown(name)) {
 			if ((rc = aims_array_reserve((void **)&out->paths, &out->cap, out->count,
 						     sizeof(*out->paths))) < 0) {
 				free(path);
@@ -229,6 +245,7 @@ out:
 
 typedef struct job {
 	char **paths;
+	unsigned flags;
 	aims_manifest **results;
 	size_t count;
 	atomic_size_t next;
@@ -236,13 +253,13 @@ typedef struct job {
 } job;
 
 /* Loads one file; an unreadable file becomes a manifest that says so. */
-static int load_one(aims_manifest **out, const char *path)
+static int load_one(aims_manifest **out, const char *path, unsigned flags)
 {
 	aims_error err;
 	int rc;
 
 	aims_error_clear(&err);
-	rc = aims_manifest_load(out, path, &err);
+	rc = aims_manifest_load_flags(out, path, flags, &err);
 	if (rc == AIMS_ENOMEM || rc == 0)
 		return rc;
 	if ((rc = aims_manifest_parse(out, path, "", 0, NULL)) < 0)
@@ -269,7 +286,7 @@ static void *worker(void *arg)
 
 		if (i >= j->count)
 			break;
-		if (load_one(&j->results[i], j->paths[i]) < 0)
+		if (load_one(&j->results[i], j->paths[i], j->flags) < 0)
 			atomic_store(&j->failed, 1);
 	}
 	return NULL;
@@ -297,6 +314,7 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 	if (!list->count)
 		return 0;
 	j.paths = list->paths;
+	j.flags = reg->load_flags;
 	j.count = list->count;
 	atomic_init(&j.next, 0);
 	atomic_init(&j.failed, 0);
@@ -364,6 +382,11 @@ void aims_registry_set_threads(aims_registry *reg, unsigned threads)
 	reg->threads = threads;
 }
 
+void aims_registry_set_load_flags(aims_registry *reg, unsigned flags)
+{
+	reg->load_flags = flags;
+}
+
 int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err)
 {
 	struct stat st;
@@ -377,7 +400,7 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 	if (!S_ISDIR(st.st_mode)) {
 		aims_manifest *m = NULL;
 
-		if ((rc = load_one(&m, path)) < 0)
+		if ((rc = load_one(&m, path, reg->load_flags)) < 0)
 			return aims_error_set(err, rc, "out of memory");
 		return add_manifest(reg, m) < 0 ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
 						: 0;

@@ -59,14 +59,15 @@ static void route_both(const char *trigger, const char *utterance, size_t len)
 {
 	aims_registry *reg = NULL;
 	aims_router *a = NULL, *b = NULL;
-	aims_router_options opts = {.no_index = true};
+	/* eager: every phrase the check accepted must compile */
+	aims_router_options opts = {.no_index = true}, eager = {.eager = true};
 	aims_plan *pa = NULL, *pb = NULL;
 	aims_error err;
 	const aims_manifest *m;
 
 	aims_error_clear(&err);
 	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, path, &err) < 0 ||
-	    aims_router_new(&a, reg, NULL, &err) < 0 || aims_router_new(&b, reg, &opts, &err) < 0)
+	    aims_router_new(&a, reg, &eager, &err) < 0 || aims_router_new(&b, reg, &opts, &err) < 0)
 		abort();
 	m = aims_registry_at(reg, 0);
 	/* a valid trigger compiles in the router too (when YAML kept it as it

@@ -1,6 +1,7 @@
 /*
  * support.c - test helpers: spawn the aims binary, temp trees.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aims/sandbox.h"
 #include "support.h"
 
 extern char **environ;
@@ -207,4 +209,74 @@ void test_write(const char *dir, const char *name, const char *data, size_t len)
 void test_write_str(const char *dir, const char *name, const char *data)
 {
 	test_write(dir, name, data, strlen(data));
+}
+
+int test_count_processes(const char *marker)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+
+	assert_non_null(proc);
+	while ((de = readdir(proc))) {
+		char path[300], cmdline[4096];
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, cmdline, sizeof(cmdline) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		for (ssize_t i = 0; i < n; i++)
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		cmdline[n] = '\0';
+		if (strstr(cmdline, marker))
+			count++;
+	}
+	closedir(proc);
+	return count;
+}
+
+int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth)
+{
+	DIR *dir;
+	struct dirent *de;
+	int count = 0;
+
+	if (depth <= 0 || !(dir = opendir(root)))
+		return 0;
+	while ((de = readdir(dir))) {
+		char *path;
+
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			count++;
+		path = test_join(root, de->d_name);
+		count += test_count_dirs_with_prefix(path, prefix, depth - 1);
+		free(path);
+	}
+	closedir(dir);
+	return count;
+}
+
+void test_require_sandbox(void)
+{
+	aims_error err;
+	const char *must = getenv("AIMS_MUST_WORK");
+
+	aims_error_clear(&err);
+	if (aims_sandbox_check(&err) == 0)
+		return;
+	if (must && strcmp(must, "1") == 0)
+		fail_msg("the sandbox cannot run here and AIMS_MUST_WORK=1: %s", err.message);
+	fprintf(stderr, "SKIPPED (set AIMS_MUST_WORK=1 to fail instead): %s\n", err.message);
+	skip();
 }

@@ -38,4 +38,15 @@ void test_write_str(const char *dir, const char *name, const char *data);
 /* Returns malloc'd "a/b". */
 char *test_join(const char *a, const char *b);
 
+/* Number of host processes whose command line (arguments joined by
+ * spaces) contains marker. */
+int test_count_processes(const char *marker);
+/* Number of directories named prefix* under root, at most depth levels
+ * down (symlinks not followed, other file systems included). */
+int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth);
+
+/* Skips the test loudly, or fails it when AIMS_MUST_WORK=1, when the local
+ * sandbox cannot run here (no user namespaces or seccomp). */
+void test_require_sandbox(void);
+
 #endif

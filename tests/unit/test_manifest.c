@@ -382,6 +382,61 @@ static void test_body_wrapping(void **state)
 	aims_manifest_free(m);
 }
 
+static void test_json_blocks_only_flag(void **state)
+{
+	static const char *const plain = "---\nid: a\n---\n# Title\n\n```bash\nls\n```\n";
+	static const char *const json =
+		"---\nid: a\n---\n# Title\n\n- item\n\n  ~~~ JSON\n  {}\n  ~~~\n";
+	aims_manifest *m = NULL;
+	aims_error err;
+
+	(void)state;
+	aims_error_clear(&err);
+	/* No possible json block: the body is neither kept nor parsed. */
+	assert_int_equal(aims_manifest_parse_flags(&m, "skills/a.md", plain, strlen(plain),
+						   AIMS_MANIFEST_JSON_BLOCKS_ONLY, &err),
+			 0);
+	assert_false(m->body_parsed);
+	assert_null(m->title);
+	assert_int_equal(m->code_block_count, 0);
+	assert_null(m->body);
+	assert_int_equal(m->body_len, 0);
+	aims_manifest_free(m);
+	/* Without the flag everything is parsed. */
+	m = parse("skills/a.md", plain);
+	assert_true(m->body_parsed);
+	assert_string_equal(m->title, "Title");
+	aims_manifest_free(m);
+	/* A json fence anywhere (here in a list item, tildes, upper case)
+	 * gets the full parse, with the fence's line and column. */
+	assert_int_equal(aims_manifest_parse_flags(&m, "skills/a.md", json, strlen(json),
+						   AIMS_MANIFEST_JSON_BLOCKS_ONLY, &err),
+			 0);
+	assert_true(m->body_parsed);
+	assert_int_equal(m->code_block_count, 1);
+	assert_string_equal(m->code_blocks[0].info, "JSON");
+	assert_int_equal(m->code_blocks[0].line, 8);
+	assert_int_equal(m->code_blocks[0].col, 3);
+	aims_manifest_free(m);
+}
+
+static void test_reader_error_position(void **state)
+{
+	/* libyaml reports bad UTF-8 by byte offset (of the broken character
+	 * or of the octet after it): still a line and column. */
+	aims_manifest *m = parse("skills/u.md", "---\nid: u\nname: caf\xe9\n---\n");
+	const aims_problem *p = find_problem(m, "yaml-syntax");
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(p->pos.line, 3);
+	assert_true(p->pos.col == 10 || p->pos.col == 11);
+	/* The YAML failed: no extra "no type"/"no id" noise. */
+	assert_null(find_problem(m, "missing-id"));
+	assert_null(find_problem(m, "inferred-type"));
+	aims_manifest_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +458,8 @@ int main(void)
 		cmocka_unit_test(test_scalar_types),
 		cmocka_unit_test(test_body_rendering),
 		cmocka_unit_test(test_body_wrapping),
+		cmocka_unit_test(test_json_blocks_only_flag),
+		cmocka_unit_test(test_reader_error_position),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,6 +60,31 @@ const char *aims_backend_name(aims_backend backend);
 /* A short name of a limit ("memory", "wall-time", ...; static). */
 const char *aims_limit_name(aims_limit limit);
 
+/* The backend `requested` means now: AIMS_BACKEND_AUTO becomes the value
+ * of AIMS_CODE_BACKEND when that is local or e2b, else e2b when
+ * E2B_API_KEY is set, else local. Other values are returned as they are. */
+aims_backend aims_exec_resolve_backend(aims_backend requested);
+
+/*
+ * Whether a backend can run code here now (auto is resolved first).
+ * Returns 0 when it can; otherwise AIMS_EUNSUPPORTED (local: no user
+ * namespaces, no seccomp, or no interpreter) or AIMS_ENOTREADY (e2b: no
+ * E2B_API_KEY), with the reason in err.
+ */
+int aims_exec_backend_ready(aims_backend backend, aims_error *err);
+
+/*
+ * Checks one package name for lang, strictly, before anything is
+ * installed (names never pass through a shell, and a name that looks like
+ * an option or a URL is refused too): python takes PEP 508 names with
+ * optional extras and version clauses ("pandas", "requests>=2.31,<3",
+ * "uvicorn[standard]==0.30"); node takes npm names with optional scope and
+ * version ("left-pad", "@e2b/sdk@1.2.3"); bash takes Debian package names
+ * with an optional version ("jq", "jq=1.6-2.1"). Returns 0, or
+ * AIMS_EINVALID with a message naming the package.
+ */
+int aims_exec_check_package(aims_language lang, const char *name, aims_error *err);
+
 /* What to run. Every pointer is borrowed for the duration of the call. */
 typedef struct aims_exec_request {
 	aims_language language;

@@ -9,8 +9,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "aims/exec.h"
+#include "aims/check.h"
 #include "aims/manifest.h"
 #include "aims/router.h"
+#include "aims/validate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,8 +35,44 @@ cJSON *aims_json_from_yaml(const aims_yaml_node *node);
  * path, and what flags ask for. */
 cJSON *aims_json_manifest(const aims_manifest *m, unsigned flags);
 
+/* A readiness: {"id", "type", "ready", "builtin", "backend"?, "note"?,
+ * "missing": [names], "requirements": [{"kind", "name", "met",
+ * "detail"?, "informational"}]}. Never contains an env value. */
+cJSON *aims_json_readiness(const aims_readiness *r);
+
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
+
+/* An execution result (SPEC §7.1): stdout, stderr, exitCode (-1 when
+ * the program did not exit by itself), error (string or null), success,
+ * durationMs, timedOut, truncated, backend, and limit (the limit that
+ * fired, or null). Output bytes that are not UTF-8, and NUL bytes, become
+ * U+FFFD. */
+cJSON *aims_json_exec_result(const aims_exec_result *r);
+
+/* ---- Validation (validate.h) ------------------------------------------ */
+
+/*
+ * Checks that text (len bytes) is exactly one JSON value, blanks around it
+ * allowed. Returns 0 when it is, AIMS_EINVALID when not, with the byte
+ * offset where parsing stopped in *error_offset (may be NULL). Safe to
+ * call from several threads.
+ */
+int aims_json_check(const char *text, size_t len, size_t *error_offset);
+
+/* A validation: {"diagnostics": [{file, line, column, severity, rule,
+ * message}], "files": [{file, manifest, type, id, errors, warnings,
+ * verdict}], "errors", "warnings", "fileCount"}. Paths are shown relative
+ * to base (see aims_validate_display_path; NULL: as loaded). */
+cJSON *aims_json_validation(const aims_validation *v, const char *base);
+
+/* A validation as a SARIF 2.1.0 log: one run, the whole rule table as the
+ * driver's rules, one result per diagnostic with a region. URIs are
+ * relative to base under uriBaseId %SRCROOT% (base must then be absolute;
+ * NULL: paths as loaded, no base). */
+cJSON *aims_json_sarif(const aims_validation *v, const char *base);
+
+/* ---- Routing (router.h) ----------------------------------------------- */
 
 /* What aims_json_plan adds. */
 enum {

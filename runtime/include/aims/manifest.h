@@ -79,15 +79,17 @@ typedef enum aims_yaml_type {
 typedef struct aims_yaml_node aims_yaml_node;
 
 struct aims_yaml_node {
+	/* (Fields ordered to pack into 64 bytes: thousands of manifests hold
+	 * millions of nodes.) */
+	aims_pos pos; /* where the node starts */
 	aims_yaml_type type;
-	aims_pos pos;	 /* where the node starts */
+	/* Scalars: whether the value was written plain (unquoted): plain
+	 * null/true/false/numbers are not strings. */
+	bool plain;
 	const char *tag; /* explicit tag or NULL */
-	/* Scalars: value (NUL-terminated; may contain NULs before len), and
-	 * whether it was written plain (unquoted): plain null/true/false/
-	 * numbers are not strings. */
+	/* Scalars: value (NUL-terminated; may contain NULs before len). */
 	const char *value;
 	size_t len;
-	bool plain;
 	/* Sequences: count items. Mappings: count pairs, keys[i] -> items[i]. */
 	size_t count;
 	aims_yaml_node **keys;
@@ -143,6 +145,7 @@ typedef struct aims_code_block {
 	const char *info;    /* info string ("json", "bash", "" when none) */
 	const char *literal; /* the code */
 	uint32_t line;	     /* file line of the opening fence */
+	uint32_t col;	     /* its column: where the code's lines start too */
 } aims_code_block;
 
 typedef struct aims_manifest {
@@ -202,11 +205,21 @@ typedef struct aims_manifest {
 	size_t code_block_count;
 	const aims_code_block *code_blocks;
 	size_t table_count;
+	bool body_parsed; /* false only under AIMS_MANIFEST_JSON_BLOCKS_ONLY */
 
 	/* problems found while loading, in file order */
 	size_t problem_count;
 	const aims_problem *problems;
 } aims_manifest;
+
+/* Loading flags (aims_manifest_load_flags, aims_registry_set_load_flags). */
+enum {
+	/* Keep and parse only bodies that may hold a ```json block (the only
+	 * part of the body validation reads). Other bodies are dropped: no
+	 * text (body NULL), title, sections, code blocks or tables;
+	 * body_parsed says which. */
+	AIMS_MANIFEST_JSON_BLOCKS_ONLY = 1u << 0,
+};
 
 /*
  * Loads the manifest at path. On success *out is a new manifest (free with
@@ -223,6 +236,12 @@ int aims_manifest_load(aims_manifest **out, const char *path, aims_error *err);
  */
 int aims_manifest_parse(aims_manifest **out, const char *path, const char *data, size_t len,
 			aims_error *err);
+
+/* aims_manifest_load and aims_manifest_parse with loading flags. */
+int aims_manifest_load_flags(aims_manifest **out, const char *path, unsigned flags,
+			     aims_error *err);
+int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char *data, size_t len,
+			      unsigned flags, aims_error *err);
 
 /* Frees a manifest and everything it owns. m may be NULL. */
 void aims_manifest_free(aims_manifest *m);

@@ -59,6 +59,10 @@ int aims_registry_add_default(aims_registry *reg, aims_error *err);
 /* Sets the number of loader threads (0: one per CPU, at most 8). */
 void aims_registry_set_threads(aims_registry *reg, unsigned threads);
 
+/* Sets the AIMS_MANIFEST_* loading flags used for the files loaded next
+ * (default 0: everything parsed). */
+void aims_registry_set_load_flags(aims_registry *reg, unsigned flags);
+
 /* Number of registered (winning) manifests, in load order. */
 size_t aims_registry_count(const aims_registry *reg);
 /* The i-th registered manifest (borrowed), or NULL past the end. */

@@ -1,0 +1,425 @@
+/*
+ * cgroup.c - memory and process limits through cgroups, with a pool of
+ * groups reused between runs.
+ *
+ * Creating and removing a cgroup v1 memory+pids pair costs 3.5-6.5 ms, a
+ * third of a Python start-up, so groups are kept: a run takes a free one,
+ * sets its limits when they differ from the last run's, and gives it back
+ * once its processes are gone (a pid namespace dies with its init, so the
+ * group is empty when the run's init has been reaped). Groups are named
+ * aims-<pid>-<n> below the caller's own cgroup; groups left by a process
+ * that died are removed when the next process starts its pool.
+ *
+ * Version detection: cgroup v2 when /sys/fs/cgroup/cgroup.controllers
+ * exists and offers memory and pids; else cgroup v1 when
+ * /sys/fs/cgroup/memory and /sys/fs/cgroup/pids are mounted; else none
+ * (the sandbox falls back to rlimits).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define POOL_MAX    64 /* groups kept; more concurrent runs make and remove theirs */
+
+struct cgroup_slot {
+	char dir[2][PATH_MAX - 16]; /* v1: memory, pids; v2: dir[0] only */
+	uint64_t memory;
+	uint32_t pids;
+	cgroup_slot *next;
+};
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t lock;
+	cgroup_kind kind;
+	char base[2][PATH_MAX / 2]; /* where our groups go: v1 memory, pids; v2 [0] */
+	bool memsw;		    /* v1 memory.memsw.* exists (swap accounting) */
+	cgroup_slot *free_list;
+	size_t free_count;
+	unsigned next_id;
+} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, CGROUP_NONE, {"", ""}, false, NULL, 0, 0};
+
+int sandbox_write_file(const char *dir, const char *name, const char *value)
+{
+	char path[PATH_MAX + 64];
+	int fd, rc = 0;
+	size_t len = strlen(value);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (write(fd, value, len) != (ssize_t)len)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Reads a small file; returns its length or -errno. */
+static ssize_t read_file(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX + 64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+/* The value after "key " in a "key value" per line file, or 0. */
+static uint64_t keyed_value(const char *dir, const char *name, const char *key)
+{
+	char text[4096];
+	size_t klen = strlen(key);
+
+	if (read_file(dir, name, text, sizeof(text)) <= 0)
+		return 0;
+	for (char *line = text; line && *line;) {
+		char *next = strchr(line, '\n');
+
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtoull(line + klen + 1, NULL, 10);
+		line = next ? next + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The caller's own cgroup path for a v1 controller (or "" for v2), from
+ * /proc/self/cgroup. Returns 0 or -1. */
+static int self_path(const char *controller, char *out, size_t size)
+{
+	char text[4096];
+	size_t clen = strlen(controller);
+	ssize_t n = read_file("/proc/self", "cgroup", text, sizeof(text));
+
+	if (n <= 0)
+		return -1;
+	for (char *line = text; line && *line;) {
+		char *next = strchr(line, '\n');
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (next)
+			*next = '\0';
+		if (c2) {
+			/* The controller list is comma-separated. */
+			for (char *p = c1 + 1; p < c2;) {
+				char *comma = memchr(p, ',', (size_t)(c2 - p));
+				size_t len = (size_t)((comma ? comma : c2) - p);
+
+				if (len == clen && strncmp(p, controller, clen) == 0) {
+					snprintf(out, size, "%s", c2 + 1);
+					return 0;
+				}
+				if (!comma)
+					break;
+				p = comma + 1;
+			}
+			if (clen == 0 && c2 == c1 + 1 && strncmp(line, "0:", 2) == 0) {
+				snprintf(out, size, "%s", c2 + 1);
+				return 0;
+			}
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Removes groups aims-<pid>-<n> of processes that no longer exist. */
+static void sweep_stale(const char *base)
+{
+	DIR *dir = opendir(base);
+	struct dirent *de;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		char path[PATH_MAX + 300];
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "aims-", 5) != 0)
+			continue;
+		pid = strtol(de->d_name + 5, &end, 10);
+		if (end == de->d_name + 5 || *end != '-' || pid <= 0)
+			continue;
+		if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		rmdir(path);
+	}
+	closedir(dir);
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void detect(void)
+{
+	char rel[PATH_MAX / 2 - 32], text[PATH_MAX];
+	struct stat st;
+
+	if (stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0) {
+		/* v2: our groups go below our own cgroup, which must hand
+		 * the memory and pids controllers down. */
+		if (self_path("", rel, sizeof(rel)) < 0)
+			return;
+		snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "%s", rel);
+		if (read_file(pool.base[0], "cgroup.controllers", text, sizeof(text)) <= 0 ||
+		    !strstr(text, "memory") || !strstr(text, "pids"))
+			return;
+		if (read_file(pool.base[0], "cgroup.subtree_control", text, sizeof(text)) < 0)
+			return;
+		if ((!strstr(text, "memory") || !strstr(text, "pids")) &&
+		    sandbox_write_file(pool.base[0], "cgroup.subtree_control", "+memory +pids") < 0)
+			return;
+		if (access(pool.base[0], W_OK) < 0)
+			return;
+		sweep_stale(pool.base[0]);
+		pool.kind = CGROUP_V2;
+		return;
+	}
+	if (!is_dir(CGROUP_ROOT "/memory") || !is_dir(CGROUP_ROOT "/pids"))
+		return;
+	if (self_path("memory", rel, sizeof(rel)) < 0)
+		return;
+	snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "/memory%s", rel);
+	if (self_path("pids", rel, sizeof(rel)) < 0)
+		return;
+	snprintf(pool.base[1], sizeof(pool.base[1]), CGROUP_ROOT "/pids%s", rel);
+	if (access(pool.base[0], W_OK) < 0 || access(pool.base[1], W_OK) < 0)
+		return;
+	snprintf(text, sizeof(text), "%s/memory.memsw.limit_in_bytes", pool.base[0]);
+	pool.memsw = access(text, F_OK) == 0;
+	sweep_stale(pool.base[0]);
+	sweep_stale(pool.base[1]);
+	pool.kind = CGROUP_V1;
+}
+
+cgroup_kind sandbox_cgroup_kind(void)
+{
+	pthread_once(&pool.once, detect);
+	return pool.kind;
+}
+
+static size_t dir_count(void)
+{
+	return pool.kind == CGROUP_V1 ? 2 : 1;
+}
+
+static void remove_slot(cgroup_slot *slot)
+{
+	for (size_t i = 0; i < dir_count(); i++)
+		if (slot->dir[i][0])
+			rmdir(slot->dir[i]);
+	free(slot);
+}
+
+static int make_slot(cgroup_slot **out, aims_error *err)
+{
+	cgroup_slot *slot = calloc(1, sizeof(*slot));
+	unsigned id;
+
+	if (!slot)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	pthread_mutex_lock(&pool.lock);
+	id = pool.next_id++;
+	pthread_mutex_unlock(&pool.lock);
+	/* The pool grows rarely: a good time to remove the groups of
+	 * processes that died since we started. */
+	for (size_t i = 0; i < dir_count(); i++)
+		sweep_stale(pool.base[i]);
+	for (size_t i = 0; i < dir_count(); i++) {
+		snprintf(slot->dir[i], sizeof(slot->dir[i]), "%s/aims-%ld-%u", pool.base[i],
+			 (long)getpid(), id);
+		if (mkdir(slot->dir[i], 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+
+			slot->dir[i][0] = '\0';
+			remove_slot(slot);
+			return aims_error_set(err, AIMS_ESANDBOX, "cannot create cgroup %s: %s",
+					      pool.base[i], strerror(e));
+		}
+	}
+	*out = slot;
+	return 0;
+}
+
+static int set_memory(cgroup_slot *slot, uint64_t bytes, aims_error *err)
+{
+	char value[32];
+	int rc;
+
+	snprintf(value, sizeof(value), "%" PRIu64, bytes);
+	if (pool.kind == CGROUP_V2) {
+		if ((rc = sandbox_write_file(slot->dir[0], "memory.max", value)) < 0)
+			goto fail;
+		sandbox_write_file(slot->dir[0], "memory.swap.max", "0"); /* absent without swap */
+		return 0;
+	}
+	/* v1: memsw (memory + swap) must stay >= memory: raise it first,
+	 * lower it last. A new group (memory 0) is unlimited. */
+	bool raise = slot->memory != 0 && bytes > slot->memory;
+
+	if (pool.memsw && raise &&
+	    (rc = sandbox_write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
+		goto fail;
+	if ((rc = sandbox_write_file(slot->dir[0], "memory.limit_in_bytes", value)) < 0)
+		goto fail;
+	if (pool.memsw && !raise &&
+	    (rc = sandbox_write_file(slot->dir[0], "memory.memsw.limit_in_bytes", value)) < 0)
+		goto fail;
+	return 0;
+fail:
+	return aims_error_set(err, AIMS_ESANDBOX, "cannot set the memory limit of cgroup %s: %s",
+			      slot->dir[0], strerror(-rc));
+}
+
+int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids, aims_error *err)
+{
+	cgroup_slot *slot = NULL;
+	char value[32];
+	int rc = 0;
+
+	*out = NULL;
+	if (sandbox_cgroup_kind() == CGROUP_NONE)
+		return 0;
+	pthread_mutex_lock(&pool.lock);
+	if ((slot = pool.free_list)) {
+		pool.free_list = slot->next;
+		pool.free_count--;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (!slot && (rc = make_slot(&slot, err)) < 0)
+		return rc;
+	if (slot->memory != memory_bytes) {
+		if ((rc = set_memory(slot, memory_bytes, err)) < 0)
+			goto out;
+		slot->memory = memory_bytes;
+	}
+	if (slot->pids != pids) {
+		snprintf(value, sizeof(value), "%" PRIu32, pids);
+		if ((rc = sandbox_write_file(slot->dir[dir_count() - 1], "pids.max", value)) < 0) {
+			rc = aims_error_set(err, AIMS_ESANDBOX,
+					    "cannot set the process limit of cgroup %s: %s",
+					    slot->dir[dir_count() - 1], strerror(-rc));
+			goto out;
+		}
+		slot->pids = pids;
+	}
+out:
+	if (rc < 0) {
+		remove_slot(slot);
+		return rc;
+	}
+	*out = slot;
+	return 0;
+}
+
+int sandbox_cgroup_attach(cgroup_slot *slot, pid_t pid, aims_error *err)
+{
+	char value[32];
+	int rc;
+
+	snprintf(value, sizeof(value), "%ld", (long)pid);
+	for (size_t i = 0; i < dir_count(); i++)
+		if ((rc = sandbox_write_file(slot->dir[i], "cgroup.procs", value)) < 0)
+			return aims_error_set(err, AIMS_ESANDBOX,
+					      "cannot move the sandbox into cgroup %s: %s",
+					      slot->dir[i], strerror(-rc));
+	return 0;
+}
+
+size_t sandbox_cgroup_self_join(cgroup_slot *slot, char paths[][SANDBOX_PATH_MAX])
+{
+	if (pool.kind != CGROUP_V1)
+		return 0;
+	for (size_t i = 0; i < 2; i++)
+		snprintf(paths[i], SANDBOX_PATH_MAX, "%s/tasks", slot->dir[i]);
+	return 2;
+}
+
+void sandbox_cgroup_counters(cgroup_slot *slot, cgroup_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (pool.kind == CGROUP_V2) {
+		out->oom_kills = keyed_value(slot->dir[0], "memory.events", "oom_kill");
+		out->pids_max_hits = keyed_value(slot->dir[0], "pids.events", "max");
+		out->cpu_usec = keyed_value(slot->dir[0], "cpu.stat", "usage_usec");
+	} else {
+		out->oom_kills = keyed_value(slot->dir[0], "memory.oom_control", "oom_kill");
+		out->pids_max_hits = keyed_value(slot->dir[1], "pids.events", "max");
+	}
+}
+
+void sandbox_cgroup_release(cgroup_slot *slot)
+{
+	char text[64];
+	bool empty = true;
+
+	if (!slot)
+		return;
+	for (size_t i = 0; i < dir_count(); i++)
+		if (read_file(slot->dir[i], "cgroup.procs", text, sizeof(text)) != 0)
+			empty = false;
+	pthread_mutex_lock(&pool.lock);
+	if (empty && pool.free_count < POOL_MAX) {
+		slot->next = pool.free_list;
+		pool.free_list = slot;
+		pool.free_count++;
+		slot = NULL;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (slot)
+		remove_slot(slot); /* rmdir fails on a group still in use: it stays */
+}
+
+void sandbox_cgroup_shutdown(void)
+{
+	cgroup_slot *list;
+
+	pthread_mutex_lock(&pool.lock);
+	list = pool.free_list;
+	pool.free_list = NULL;
+	pool.free_count = 0;
+	pthread_mutex_unlock(&pool.lock);
+	while (list) {
+		cgroup_slot *next = list->next;
+
+		remove_slot(list);
+		list = next;
+	}
+}
+
+size_t sandbox_cgroup_pool_size(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&pool.lock);
+	n = pool.free_count;
+	pthread_mutex_unlock(&pool.lock);
+	return n;
+}

@@ -1,0 +1,902 @@
+/*
+ * validate.c - the validator: copies the loader's problems, adds the rules
+ * that need the whole file, the file system or other files (SPEC §3), and
+ * sorts everything into a result.
+ *
+ * The loader already parsed every file (on several threads, in the
+ * registry); what is left here is cheap per file (string checks, one JSON
+ * parse per ```json block, one stat per listed file with --root) plus two
+ * passes over the registry: duplicate ids (its conflicts) and triggers
+ * shared between definitions (one hash table).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aims/json.h"
+#include "aims/router.h"
+#include "aims/validate.h"
+#include "core/arena.h"
+
+#define MAX_THREADS	 8
+#define FILES_PER_THREAD 256 /* below this many files a thread is not worth it */
+
+struct aims_validation {
+	aims_arena arena;
+	aims_arena thread_arenas[MAX_THREADS]; /* strings made by the checking threads */
+	aims_diagnostic *diags;
+	size_t count, cap;
+	aims_validate_file *files;
+	size_t file_count;
+	size_t errors, warnings;
+	bool strict;
+};
+
+static const aims_validate_options default_options = {NULL, false, 0};
+
+/* ---- Diagnostics ---------------------------------------------------------- */
+
+/* Copies text into dst (size > 0) replacing invalid UTF-8 with U+FFFD, so
+ * every format can carry the message (JSON needs valid UTF-8). */
+static void utf8_clean(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = 0;
+
+	while (*s && n + 4 < size) {
+		size_t len = 0;
+
+		if (s[0] < 0x80)
+			len = 1;
+		else if (s[0] >= 0xC2 && s[0] <= 0xDF)
+			len = 2;
+		else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+			len = 3;
+		else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+			len = 4;
+		for (size_t i = 1; i < len; i++)
+			if ((s[i] & 0xC0) != 0x80)
+				len = 0;
+		/* Overlong 3/4-byte forms, surrogates and > U+10FFFF. */
+		if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+			len = 0;
+		if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+			len = 0;
+		if (!len) {
+			memcpy(dst + n, "\xEF\xBF\xBD", 3);
+			n += 3;
+			s++;
+			continue;
+		}
+		memcpy(dst + n, s, len);
+		n += len;
+		s += len;
+	}
+	dst[n] = '\0';
+}
+
+/* One checking thread's state: its diagnostics and the arena for their
+ * strings, merged into the validation at the end. */
+typedef struct checker {
+	aims_validation *v;
+	const aims_validate_options *opts;
+	aims_arena *arena;
+	aims_diagnostic *diags;
+	size_t count, cap;
+	int rc;
+} checker;
+
+static void checker_init(checker *c, aims_validation *v, const aims_validate_options *opts,
+			 aims_arena *arena)
+{
+	memset(c, 0, sizeof(*c));
+	c->v = v;
+	c->opts = opts;
+	c->arena = arena;
+}
+
+static void vdiag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		  const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static void vdiag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		  const char *fmt, va_list ap)
+{
+	aims_validation *v = c->v;
+	char raw[AIMS_ERROR_MESSAGE_MAX], clean[AIMS_ERROR_MESSAGE_MAX * 2];
+	aims_diagnostic *d;
+
+	if (c->rc < 0 || c->count >= AIMS_VALIDATE_MAX_DIAGNOSTICS)
+		return;
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		aims_diagnostic *bigger = realloc(c->diags, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			c->rc = AIMS_ENOMEM;
+			return;
+		}
+		c->diags = bigger;
+		c->cap = cap;
+	}
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	utf8_clean(clean, sizeof(clean), raw);
+	d = &c->diags[c->count];
+	if (!(d->message = aims_arena_strdup(c->arena, clean))) {
+		c->rc = AIMS_ENOMEM;
+		return;
+	}
+	d->rule = rule;
+	d->severity = v->strict ? AIMS_SEVERITY_ERROR : severity;
+	d->path = v->files[file].path;
+	/* "The whole file" (line 0) is shown as its first line. */
+	d->pos.line = pos.line ? pos.line : 1;
+	d->pos.col = pos.line && pos.col ? pos.col : 1;
+	c->count++;
+	if (d->severity == AIMS_SEVERITY_ERROR)
+		v->files[file].errors++;
+	else
+		v->files[file].warnings++;
+}
+
+static void diag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void diag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, file, rule, severity, pos, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- Per-file rules ------------------------------------------------------ */
+
+static const aims_pos file_start = {1, 1};
+
+static bool is_slug(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+static bool is_env_name(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* Number of code points in s, leading and trailing blanks left out;
+ * counting stops at limit. */
+static size_t trimmed_chars(const char *s, size_t limit)
+{
+	const char *end;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (; s < end && n < limit; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* A required string field: absent, null or empty is reported; a value of
+ * the wrong type was already reported by the loader. */
+static void check_required(checker *c, size_t file, const aims_manifest *m, const char *key,
+			   const aims_field *field, const char *rule, const char *what)
+{
+	const aims_yaml_node *value = aims_yaml_get(m->root, key);
+
+	if (!value) {
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, file_start, "no '%s': add %s", key, what);
+		return;
+	}
+	if (value->type != AIMS_YAML_SCALAR)
+		return;
+	if (!field->str || trimmed_chars(field->str, 1) == 0)
+		diag(c, file, rule, AIMS_SEVERITY_ERROR, value->pos, "'%s' is empty: write %s", key,
+		     what);
+}
+
+static void check_env_names(checker *c, size_t file, const aims_strlist *list, const char *what)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (!is_env_name(list->items[i]))
+			diag(c, file, "bad-env-name", AIMS_SEVERITY_ERROR, list->pos[i],
+			     "%s: '%s' is not an environment variable name ([A-Z_][A-Z0-9_]*)",
+			     what, list->items[i]);
+}
+
+static void check_docs_url(checker *c, size_t file, const aims_manifest *m)
+{
+	const char *url = m->docs_url.str;
+	size_t skip = 0;
+
+	if (!url)
+		return;
+	if (strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	if (!skip || !url[skip] || url[skip] == '/' || strpbrk(url, " \t\r\n"))
+		diag(c, file, "docs-url", AIMS_SEVERITY_WARNING, m->docs_url.pos,
+		     "docs_url '%s' is not an absolute http:// or https:// URL", url);
+}
+
+/* Line and column (1-based, in characters) of byte offset in text. */
+static aims_pos offset_pos(const char *text, size_t offset)
+{
+	aims_pos pos = {1, 1};
+
+	for (size_t i = 0; i < offset && text[i]; i++) {
+		if (text[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			pos.col++;
+		}
+	}
+	return pos;
+}
+
+static bool is_json_info(const char *info)
+{
+	size_t len = strcspn(info, " \t{");
+
+	return len == 4 && strncasecmp(info, "json", 4) == 0;
+}
+
+static void check_json_blocks(checker *c, size_t file, const aims_manifest *m)
+{
+	for (size_t i = 0; i < m->code_block_count; i++) {
+		const aims_code_block *b = &m->code_blocks[i];
+		size_t len = strlen(b->literal), offset = 0;
+		aims_pos at;
+		int rc;
+
+		if (!is_json_info(b->info) || strspn(b->literal, " \t\r\n") == len)
+			continue;
+		rc = aims_json_check(b->literal, len, &offset);
+		if (rc == AIMS_ENOMEM) {
+			c->rc = rc;
+			return;
+		}
+		if (rc == 0)
+			continue;
+		at = offset_pos(b->literal, offset);
+		/* The literal starts on the line after the fence, its lines
+		 * where the fence starts (inside lists and quotes too). */
+		at.line += b->line;
+		at.col += b->col > 1 ? b->col - 1 : 0;
+		diag(c, file, "json-block", AIMS_SEVERITY_WARNING, at,
+		     "the ```json block opened on line %u is not valid JSON (stops here)", b->line);
+	}
+}
+
+static void check_files_exist(checker *c, size_t file, const aims_strlist *list, const char *what)
+{
+	const char *root = c->opts->root;
+	aims_buf path;
+
+	aims_buf_init(&path, 64 * 1024);
+	for (size_t i = 0; i < list->count; i++) {
+		const char *item = list->items[i];
+		struct stat st;
+
+		aims_buf_reset(&path);
+		while (*item == '/')
+			item++;
+		if (aims_buf_puts(&path, root) < 0 || aims_buf_puts(&path, "/") < 0 ||
+		    aims_buf_puts(&path, item) < 0) {
+			c->rc = AIMS_ENOMEM;
+			break;
+		}
+		if (stat(path.ptr, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+			diag(c, file, "file-not-found", AIMS_SEVERITY_WARNING, list->pos[i],
+			     "%s: '%s' does not exist under %s", what, list->items[i], root);
+	}
+	aims_buf_free(&path);
+}
+
+static void check_file(checker *c, size_t file, const aims_manifest *m)
+{
+	for (size_t i = 0; i < m->problem_count; i++) {
+		const aims_problem *p = &m->problems[i];
+
+		diag(c, file, p->rule, p->severity, p->pos, "%s", p->message);
+	}
+	if (!m->has_front_matter) {
+		if (m->problem_count == 0)
+			diag(c, file, "not-a-manifest", AIMS_SEVERITY_WARNING, file_start,
+			     "no front matter: a manifest starts with a line '---', then YAML, "
+			     "then '---'");
+		return;
+	}
+	if (!m->root)
+		return; /* the YAML did not give a mapping: already reported */
+
+	check_required(c, file, m, "name", &m->name, "missing-name", "a short human-readable name");
+	check_required(c, file, m, "description", &m->description, "missing-description",
+		       "one line saying what it does");
+	if (m->id.str && !m->id_inferred && !is_slug(m->id.str))
+		diag(c, file, "id-not-slug", AIMS_SEVERITY_WARNING, m->id.pos,
+		     "id '%s' is not a slug ([a-z0-9][a-z0-9._-]*)", m->id.str);
+	for (size_t i = 0; i < m->triggers.count; i++) {
+		const char *t = m->triggers.items[i];
+		aims_error err;
+		size_t offset = 0;
+
+		/* compiled the way the router compiles it (router.h) */
+		aims_error_clear(&err);
+		if (aims_router_check_trigger(t, &offset, &err) == AIMS_EINVALID)
+			diag(c, file, "trigger-invalid", AIMS_SEVERITY_ERROR, m->triggers.pos[i],
+			     "trigger '%s' cannot compile: %s (byte %zu of the trigger)", t,
+			     err.message, offset);
+		if (trimmed_chars(t, AIMS_VALIDATE_MIN_TRIGGER) < AIMS_VALIDATE_MIN_TRIGGER)
+			diag(c, file, "trigger-too-short", AIMS_SEVERITY_WARNING,
+			     m->triggers.pos[i],
+			     "trigger '%s' is shorter than %d characters: it would match too "
+			     "much",
+			     t, AIMS_VALIDATE_MIN_TRIGGER);
+	}
+	check_env_names(c, file, &m->dep_env, "dependencies.env");
+	check_env_names(c, file, &m->env_vars, "env_vars");
+	check_docs_url(c, file, m);
+	check_json_blocks(c, file, m);
+	if (c->opts->root) {
+		check_files_exist(c, file, &m->dep_files, "dependencies.files");
+		check_files_exist(c, file, &m->aims_files, "aims_files");
+	}
+}
+
+/* ---- Rules across files ------------------------------------------------- */
+
+typedef struct file_ref {
+	const aims_manifest *m;
+	size_t file;
+} file_ref;
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const aims_manifest *x = ((const file_ref *)a)->m, *y = ((const file_ref *)b)->m;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t file_of(const file_ref *refs, size_t count, const aims_manifest *m)
+{
+	file_ref key = {m, 0};
+	const file_ref *r = bsearch(&key, refs, count, sizeof(*refs), cmp_ref);
+
+	return r ? r->file : (size_t)-1;
+}
+
+/* Where a definition's id was written: the id value, else the file start. */
+static aims_pos id_pos(const aims_manifest *m)
+{
+	return m->id.pos.line && !m->id_inferred ? m->id.pos : file_start;
+}
+
+/* True when two manifests were loaded from the same file (named twice, or
+ * once directly and once through its directory). */
+static bool same_file(const aims_manifest *a, const aims_manifest *b)
+{
+	struct stat sa, sb;
+
+	return stat(a->path, &sa) == 0 && stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Marks in skip[] the files that repeat a file already loaded: they are
+ * not checked twice and are no duplicate of themselves. */
+static void find_repeats(const aims_registry *reg, const file_ref *refs, size_t count, bool *skip)
+{
+	for (size_t i = 0; i < aims_registry_conflict_count(reg); i++) {
+		const aims_conflict *k = aims_registry_conflict_at(reg, i);
+		size_t file = file_of(refs, count, k->loser);
+
+		if (file != (size_t)-1 && same_file(k->winner, k->loser))
+			skip[file] = true;
+	}
+}
+
+static void check_conflicts(checker *c, const aims_registry *reg, const file_ref *refs,
+			    size_t count)
+{
+	for (size_t i = 0; i < aims_registry_conflict_count(reg); i++) {
+		const aims_conflict *k = aims_registry_conflict_at(reg, i);
+		size_t file = file_of(refs, count, k->loser);
+
+		if (file == (size_t)-1)
+			continue; /* the same file loaded twice */
+		diag(c, file, "duplicate-id", AIMS_SEVERITY_ERROR, id_pos(k->loser),
+		     "duplicate %s id '%s'%s: already defined in %s:%u (that one is used)",
+		     aims_kind_name(k->loser->kind), k->loser->id.str,
+		     k->loser->id_inferred ? " (derived)" : "", k->winner->path,
+		     id_pos(k->winner).line);
+	}
+}
+
+/* Triggers are compared as routing reads them: ASCII case folded, runs of
+ * blanks as one, none at the ends. The normalized text is never built:
+ * it is read one character at a time. */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* The next normalized character of *p (advanced), or -1 at the end. */
+static int next_folded(const char **p, bool *started)
+{
+	const char *s = *p;
+	bool blank = false;
+	unsigned char ch;
+
+	while (is_blank(*s)) {
+		s++;
+		blank = true;
+	}
+	*p = s;
+	if (!*s)
+		return -1;
+	if (blank && *started)
+		return ' '; /* the character itself comes next time */
+	*started = true;
+	ch = (unsigned char)*s;
+	*p = s + 1;
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+/* Hash of the normalized trigger and kind; 0 when it is blank. (The same
+ * walk as next_folded, unrolled: it runs for every trigger.) */
+static uint64_t hash_trigger(aims_kind kind, const char *t)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+	bool started = false, blank = false;
+
+	for (; *t; t++) {
+		unsigned char ch = (unsigned char)*t;
+
+		if (is_blank((char)ch)) {
+			blank = started;
+			continue;
+		}
+		if (blank)
+			h = (h ^ ' ') * 1099511628211ull;
+		blank = false;
+		started = true;
+		h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 1099511628211ull;
+	}
+	return started ? (h ? h : 1) : 0;
+}
+
+static bool same_trigger(const char *a, const char *b)
+{
+	bool sa = false, sb = false;
+	int x, y;
+
+	do {
+		x = next_folded(&a, &sa);
+		y = next_folded(&b, &sb);
+		if (x != y)
+			return false;
+	} while (x >= 0);
+	return true;
+}
+
+/* A slot of the shared-trigger table: 16 bytes, so the table stays small
+ * (it is probed at random, once per trigger). */
+typedef struct trigger_slot {
+	uint64_t hash;	  /* 0: empty */
+	uint32_t def;	  /* registry definition index */
+	uint32_t trigger; /* index in its triggers */
+} trigger_slot;
+
+static void check_shared_triggers(checker *c, const aims_registry *reg, const file_ref *refs,
+				  size_t count)
+{
+	size_t total = 0, cap = 16, mask, defs = aims_registry_count(reg);
+	trigger_slot *table = NULL;
+
+	for (size_t i = 0; i < defs; i++)
+		total += aims_registry_at(reg, i)->triggers.count;
+	if (total > UINT32_MAX / 4 || defs > UINT32_MAX) {
+		c->rc = AIMS_ENOMEM;
+		return;
+	}
+	while (cap < total * 2)
+		cap *= 2;
+	if (!(table = calloc(cap, sizeof(*table)))) {
+		c->rc = AIMS_ENOMEM;
+		return;
+	}
+	mask = cap - 1;
+	for (size_t i = 0; i < defs; i++) {
+		const aims_manifest *m = aims_registry_at(reg, i);
+
+		if (!m->root || !aims_status_routable(m->status))
+			continue;
+		for (size_t t = 0; t < m->triggers.count; t++) {
+			const char *text = m->triggers.items[t];
+			uint64_t hash = hash_trigger(m->kind, text);
+			const aims_manifest *first = NULL;
+			size_t h;
+
+			if (!hash)
+				continue;
+			for (h = hash & mask; table[h].hash; h = (h + 1) & mask) {
+				const aims_manifest *other;
+
+				if (table[h].hash != hash)
+					continue;
+				other = aims_registry_at(reg, table[h].def);
+				if (other->kind == m->kind &&
+				    same_trigger(other->triggers.items[table[h].trigger], text)) {
+					first = other;
+					break;
+				}
+			}
+			if (!first) {
+				table[h].hash = hash;
+				table[h].def = (uint32_t)i;
+				table[h].trigger = (uint32_t)t;
+			} else if (first != m) {
+				size_t file = file_of(refs, count, m);
+
+				if (file != (size_t)-1)
+					diag(c, file, "trigger-shared", AIMS_SEVERITY_WARNING,
+					     m->triggers.pos[t],
+					     "trigger '%s' is also a trigger of %s '%s' (%s:%u): "
+					     "routing between them is ambiguous",
+					     text, aims_kind_name(m->kind), first->id.str,
+					     first->path,
+					     first->triggers.pos[table[h].trigger].line);
+			}
+		}
+	}
+	free(table);
+}
+
+/* ---- Results ------------------------------------------------------------- */
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const aims_diagnostic *x = a, *y = b;
+	int r;
+
+	if ((r = strcmp(x->path, y->path)) != 0)
+		return r;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	if ((r = strcmp(x->rule, y->rule)) != 0)
+		return r;
+	return strcmp(x->message, y->message);
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const aims_validate_file *)a)->path, ((const aims_validate_file *)b)->path);
+}
+
+static aims_validation *validation_new(const aims_validate_options *opts, size_t files)
+{
+	aims_validation *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	aims_arena_init(&v->arena);
+	for (size_t i = 0; i < MAX_THREADS; i++)
+		aims_arena_init(&v->thread_arenas[i]);
+	v->strict = opts->strict;
+	if (!(v->files = calloc(files ? files : 1, sizeof(*v->files)))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Fills the verdict record of file slot for m. */
+static int add_file(checker *c, size_t slot, const aims_manifest *m)
+{
+	aims_validate_file *f = &c->v->files[slot];
+	size_t size = strlen(m->path) * 3 + 5;
+	char *path = aims_arena_alloc(c->arena, size);
+
+	/* Paths end up in JSON and SARIF, which need UTF-8. */
+	if (!path)
+		return c->rc = AIMS_ENOMEM;
+	utf8_clean(path, size, m->path);
+	f->path = path;
+	if (m->id.str && !(f->id = aims_arena_strdup(c->arena, m->id.str)))
+		return c->rc = AIMS_ENOMEM;
+	f->manifest = m->has_front_matter;
+	f->kind = m->kind;
+	return 0;
+}
+
+/* Moves c's diagnostics into v (the arena stays where it is). */
+static int merge(aims_validation *v, checker *c)
+{
+	if (c->rc < 0)
+		return c->rc;
+	if (!c->count)
+		return 0;
+	if (v->count + c->count > v->cap) {
+		size_t cap = v->count + c->count;
+		aims_diagnostic *bigger = realloc(v->diags, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return AIMS_ENOMEM;
+		v->diags = bigger;
+		v->cap = cap;
+	}
+	memcpy(v->diags + v->count, c->diags, c->count * sizeof(*c->diags));
+	v->count += c->count;
+	return 0;
+}
+
+/* ---- Checking files on several threads ------------------------------------- */
+
+typedef struct check_job {
+	const aims_registry *reg;
+	const size_t *slot_of; /* (size_t)-1: a repeat, not checked */
+	size_t count;
+	atomic_size_t next;
+} check_job;
+
+typedef struct check_thread {
+	check_job *job;
+	checker c;
+} check_thread;
+
+static void *check_worker(void *arg)
+{
+	check_thread *t = arg;
+	check_job *j = t->job;
+
+	for (;;) {
+		size_t first = atomic_fetch_add(&j->next, 64);
+
+		if (first >= j->count || t->c.rc < 0)
+			break;
+		for (size_t i = first; i < j->count && i < first + 64; i++) {
+			const aims_manifest *m = aims_registry_file_at(j->reg, i);
+
+			if (j->slot_of[i] == (size_t)-1 || add_file(&t->c, j->slot_of[i], m) < 0)
+				continue;
+			check_file(&t->c, j->slot_of[i], m);
+		}
+	}
+	return NULL;
+}
+
+/* Runs the per-file rules over every file of reg, on up to MAX_THREADS
+ * threads; the result does not depend on their number (diagnostics are
+ * sorted at the end). */
+static int check_files(aims_validation *v, const aims_registry *reg, const size_t *slot_of,
+		       const aims_validate_options *opts)
+{
+	check_thread threads[MAX_THREADS];
+	pthread_t ids[MAX_THREADS];
+	check_job job = {reg, slot_of, aims_registry_file_count(reg), 0};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = opts->threads ? opts->threads : (unsigned)(cpus > 0 ? cpus : 1), started = 1;
+	int rc = 0;
+
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if (n > job.count / FILES_PER_THREAD + 1)
+		n = (unsigned)(job.count / FILES_PER_THREAD + 1);
+	atomic_init(&job.next, 0);
+	for (unsigned t = 0; t < n; t++) {
+		checker_init(&threads[t].c, v, opts, &v->thread_arenas[t]);
+		threads[t].job = &job;
+	}
+	for (unsigned t = 1; t < n; t++) {
+		if (pthread_create(&ids[t], NULL, check_worker, &threads[t]) != 0)
+			break; /* fewer threads is fine */
+		started++;
+	}
+	check_worker(&threads[0]);
+	for (unsigned t = 1; t < started; t++)
+		pthread_join(ids[t], NULL);
+	for (unsigned t = 0; t < n; t++) {
+		if (rc == 0)
+			rc = merge(v, &threads[t].c);
+		free(threads[t].c.diags);
+	}
+	return rc;
+}
+
+static void finish(aims_validation *v)
+{
+	/* File paths are sorted after the diagnostics point at them: the
+	 * strings stay where they are, only the verdict records move. */
+	if (v->count)
+		qsort(v->diags, v->count, sizeof(*v->diags), cmp_diag);
+	if (v->file_count)
+		qsort(v->files, v->file_count, sizeof(*v->files), cmp_file);
+	for (size_t i = 0; i < v->count; i++) {
+		if (v->diags[i].severity == AIMS_SEVERITY_ERROR)
+			v->errors++;
+		else
+			v->warnings++;
+	}
+}
+
+/* Ends a validation: on success sorts it and hands it over in *out,
+ * otherwise frees it and names the failure (only ENOMEM gets here). */
+static int deliver(aims_validation **out, aims_validation *v, int rc, aims_error *err)
+{
+	if (rc == 0) {
+		finish(v);
+		*out = v;
+		return 0;
+	}
+	aims_validate_free(v);
+	return aims_error_set(err, rc, "validating: out of memory");
+}
+
+int aims_validate_registry(aims_validation **out, const aims_registry *reg,
+			   const aims_validate_options *opts, aims_error *err)
+{
+	size_t nfiles = aims_registry_file_count(reg);
+	file_ref *refs = NULL;
+	size_t *slot_of = NULL; /* registry file index -> result file index */
+	bool *skip = NULL;
+	aims_validation *v;
+	checker c;
+	int rc = 0;
+
+	if (!opts)
+		opts = &default_options;
+	if (!(v = validation_new(opts, nfiles)) ||
+	    !(refs = calloc(nfiles ? nfiles : 1, sizeof(*refs))) ||
+	    !(slot_of = calloc(nfiles ? nfiles : 1, sizeof(*slot_of))) ||
+	    !(skip = calloc(nfiles ? nfiles : 1, sizeof(*skip)))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		refs[i].m = aims_registry_file_at(reg, i);
+		refs[i].file = i;
+	}
+	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
+	find_repeats(reg, refs, nfiles, skip);
+	for (size_t i = 0; i < nfiles; i++)
+		slot_of[i] = skip[i] ? (size_t)-1 : v->file_count++;
+	if ((rc = check_files(v, reg, slot_of, opts)) < 0)
+		goto out;
+	/* From here on, refs map manifests to result files. */
+	for (size_t i = 0; i < nfiles; i++)
+		refs[i].file = slot_of[refs[i].file];
+	checker_init(&c, v, opts, &v->arena);
+	check_conflicts(&c, reg, refs, nfiles);
+	check_shared_triggers(&c, reg, refs, nfiles);
+	rc = merge(v, &c);
+	free(c.diags);
+out:
+	free(refs);
+	free(slot_of);
+	free(skip);
+	return deliver(out, v, rc, err);
+}
+
+int aims_validate_paths(aims_validation **out, const char *const *paths, size_t count,
+			const aims_validate_options *opts, aims_error *err)
+{
+	aims_registry *reg = NULL;
+	int rc;
+
+	if (!opts)
+		opts = &default_options;
+	if ((rc = aims_registry_new(&reg, err)) < 0)
+		return rc;
+	aims_registry_set_threads(reg, opts->threads);
+	/* Of the body, validation reads only ```json blocks. */
+	aims_registry_set_load_flags(reg, AIMS_MANIFEST_JSON_BLOCKS_ONLY);
+	if (count == 0)
+		rc = aims_registry_add_default(reg, err);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = aims_registry_add_path(reg, paths[i], err);
+	if (rc == 0)
+		rc = aims_validate_registry(out, reg, opts, err);
+	aims_registry_free(reg);
+	return rc;
+}
+
+int aims_validate_text(aims_validation **out, const char *path, const char *text, size_t len,
+		       const aims_validate_options *opts, aims_error *err)
+{
+	aims_manifest *m = NULL;
+	aims_validation *v = NULL;
+	checker c;
+	int rc;
+
+	if (!opts)
+		opts = &default_options;
+	if ((rc = aims_manifest_parse(&m, path, text, len, err)) < 0)
+		return rc;
+	if (!(v = validation_new(opts, 1))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	checker_init(&c, v, opts, &v->arena);
+	v->file_count = 1;
+	if (add_file(&c, 0, m) == 0)
+		check_file(&c, 0, m);
+	rc = merge(v, &c);
+	free(c.diags);
+out:
+	aims_manifest_free(m);
+	return deliver(out, v, rc, err);
+}
+
+void aims_validate_free(aims_validation *v)
+{
+	if (!v)
+		return;
+	free(v->diags);
+	free(v->files);
+	aims_arena_free(&v->arena);
+	for (size_t i = 0; i < MAX_THREADS; i++)
+		aims_arena_free(&v->thread_arenas[i]);
+	free(v);
+}
+
+size_t aims_validate_count(const aims_validation *v)
+{
+	return v->count;
+}
+
+const aims_diagnostic *aims_validate_at(const aims_validation *v, size_t i)
+{
+	return i < v->count ? &v->diags[i] : NULL;
+}
+
+size_t aims_validate_file_count(const aims_validation *v)
+{
+	return v->file_count;
+}
+
+const aims_validate_file *aims_validate_file_at(const aims_validation *v, size_t i)
+{
+	return i < v->file_count ? &v->files[i] : NULL;
+}
+
+size_t aims_validate_errors(const aims_validation *v)
+{
+	return v->errors;
+}
+
+size_t aims_validate_warnings(const aims_validation *v)
+{
+	return v->warnings;
+}
+
+const char *aims_validate_verdict(const aims_validate_file *f)
+{
+	return f->errors ? "errors" : f->warnings ? "warnings" : "ok";
+}
