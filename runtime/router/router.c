@@ -390,7 +390,7 @@ static pcre2_code *trigger_code(const aims_router *cr, rtrigger *t)
 
 	if (code)
 		return code;
-	if (trigger_parse_text(&p, t->text, r->ccontext, NULL, NULL, NULL) < 0)
+	if (trigger_parse_text(&p, t->text, 0, r->ccontext, NULL, NULL, NULL) < 0)
 		return NULL;
 	/* Phrases run on PCRE2's interpreter. The index leaves about one
 	 * phrase per utterance to confirm, and over thousands of phrases JIT
@@ -428,7 +428,8 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 	int rc;
 
 	aims_error_clear(&perr);
-	rc = trigger_parse_text(&p, m->triggers.items[index], r->ccontext, &code, &offset, &perr);
+	rc = trigger_parse_text(&p, m->triggers.items[index], 0, r->ccontext, &code, &offset,
+				&perr);
 	if (rc == AIMS_EINVALID)
 		return add_problem(r, m, index, offset, perr.message) < 0
 			       ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
