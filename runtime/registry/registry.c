@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "aims/registry.h"
+#include "core/array.h"
 
 #define MAX_THREADS	 8
 #define FILES_PER_THREAD 32 /* below this many files a thread is not worth it */
@@ -39,22 +40,7 @@ struct aims_registry {
 	unsigned load_flags;
 };
 
-/* ---- Growable arrays and the index ------------------------------------ */
-
-static int reserve(void **items, size_t *cap, size_t count, size_t size)
-{
-	size_t want;
-	void *bigger;
-
-	if (count < *cap)
-		return 0;
-	want = *cap ? *cap * 2 : 16;
-	if (!(bigger = realloc(*items, want * size)))
-		return AIMS_ENOMEM;
-	*items = bigger;
-	*cap = want;
-	return 0;
-}
+/* ---- The index ---------------------------------------------------------- */
 
 static uint64_t hash_key(aims_kind kind, const char *id)
 {
@@ -104,8 +90,8 @@ static int add_manifest(aims_registry *reg, aims_manifest *m)
 	slot *s;
 	int rc;
 
-	if ((rc = reserve((void **)&reg->files, &reg->file_cap, reg->file_count,
-			  sizeof(*reg->files))) < 0) {
+	if ((rc = aims_array_reserve((void **)&reg->files, &reg->file_cap, reg->file_count,
+				     sizeof(*reg->files))) < 0) {
 		aims_manifest_free(m);
 		return rc;
 	}
@@ -116,16 +102,16 @@ static int add_manifest(aims_registry *reg, aims_manifest *m)
 		return rc;
 	s = lookup(reg, m->kind, m->id.str);
 	if (s->m) {
-		if ((rc = reserve((void **)&reg->conflicts, &reg->conflict_cap, reg->conflict_count,
-				  sizeof(*reg->conflicts))) < 0)
+		if ((rc = aims_array_reserve((void **)&reg->conflicts, &reg->conflict_cap,
+					     reg->conflict_count, sizeof(*reg->conflicts))) < 0)
 			return rc;
 		reg->conflicts[reg->conflict_count].winner = s->m;
 		reg->conflicts[reg->conflict_count].loser = m;
 		reg->conflict_count++;
 		return 0;
 	}
-	if ((rc = reserve((void **)&reg->defs, &reg->def_cap, reg->def_count, sizeof(*reg->defs))) <
-	    0)
+	if ((rc = aims_array_reserve((void **)&reg->defs, &reg->def_cap, reg->def_count,
+				     sizeof(*reg->defs))) < 0)
 		return rc;
 	s->m = m;
 	reg->defs[reg->def_count++] = m;
@@ -186,7 +172,7 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 	while ((ent = readdir(d))) {
 		if (ent->d_name[0] == '.')
 			continue; /* hidden entries, ".", ".." */
-		if ((rc = reserve((void **)&names, &cap, count, sizeof(*names))) < 0)
+		if ((rc = aims_array_reserve((void **)&names, &cap, count, sizeof(*names))) < 0)
 			goto out;
 		{
 			size_t len = strlen(ent->d_name);
@@ -235,8 +221,8 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			if (rc < 0)
 				goto out;
 		} else if (S_ISREG(st.st_mode) && is_markdown(name)) {
-			if ((rc = reserve((void **)&out->paths, &out->cap, out->count,
-					  sizeof(*out->paths))) < 0) {
+			if ((rc = aims_array_reserve((void **)&out->paths, &out->cap, out->count,
+						     sizeof(*out->paths))) < 0) {
 				free(path);
 				goto out;
 			}

@@ -15,6 +15,7 @@
  * (two threads may compile the same trigger; one copy wins, the other is
  * freed). Match data is per call; the match context is shared read-only.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "aims/router.h"
 #include "core/arena.h"
+#include "core/array.h"
 #include "router/router_int.h"
 
 typedef struct rdef {
@@ -39,6 +41,10 @@ typedef struct rtrigger {
 	uint32_t literal_off, literal_count; /* patterns: required literals */
 	uint32_t captures;
 	unsigned specificity, literal_chars, literal_words, slot_terms;
+	bool leads;	  /* a phrase whose first literal starts it (no slot before) */
+	bool routable;	  /* copied from its definition: the index checks it for
+			  * every posting, without a trip to the manifest */
+	const char *text; /* the trigger (borrowed from the manifest) */
 	_Atomic(pcre2_code *) code;
 } rtrigger;
 
@@ -53,7 +59,29 @@ typedef struct index_table {
 	bucket *slots;
 	size_t mask;
 	uint32_t *postings;
+	/* One bit per key hash, 16 bits per key: most keys an utterance asks
+	 * about are absent, and this small array answers that without a
+	 * cache miss in the large table. */
+	uint64_t *filter;
+	size_t filter_bits_mask;
 } index_table;
+
+/*
+ * PCRE2 match data, kept between routes. Its first interpreted match
+ * allocates PCRE2's backtracking frames (20 KiB), which costs more than
+ * the match itself; a small pool keeps a few ready. Each one allocates
+ * through its own general context, which counts its bytes, so one that
+ * grew large on a hard pattern is freed instead of kept.
+ */
+#define MATCH_POOL_MAX	 16	      /* match data kept */
+#define MATCH_KEEP_BYTES (256u << 10) /* ... when they hold at most this */
+
+typedef struct match_slot {
+	pcre2_match_data *md;
+	pcre2_general_context *gc;
+	size_t bytes; /* allocated through gc, live */
+	struct match_slot *next;
+} match_slot;
 
 struct aims_router {
 	const aims_registry *reg;
@@ -79,6 +107,9 @@ struct aims_router {
 	bool jit;
 	uint32_t max_captures;
 	_Atomic size_t compiled;
+	pthread_mutex_t pool_lock;
+	match_slot *pool; /* free match data, at most MATCH_POOL_MAX */
+	size_t pool_count;
 };
 
 typedef struct plan_impl {
@@ -87,21 +118,6 @@ typedef struct plan_impl {
 } plan_impl;
 
 /* ---- Small helpers ------------------------------------------------------ */
-
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-	size_t want;
-	void *bigger;
-
-	if (count < *cap)
-		return 0;
-	want = *cap ? *cap * 2 : 16;
-	if (!(bigger = realloc(*items, want * size)))
-		return AIMS_ENOMEM;
-	*items = bigger;
-	*cap = want;
-	return 0;
-}
 
 static int bonus_tenths(aims_priority priority)
 {
@@ -137,11 +153,19 @@ static size_t slot_for(size_t mask, uint64_t key)
 	return (size_t)(h >> 17) & mask;
 }
 
+static size_t filter_bit(const index_table *t, uint64_t key)
+{
+	return (size_t)((key * 0xD6E8FEB86659FD93ull) >> 40) & t->filter_bits_mask;
+}
+
 static const bucket *table_find(const index_table *t, uint64_t key)
 {
-	size_t i;
+	size_t i, bit;
 
 	if (!t->slots)
+		return NULL;
+	bit = filter_bit(t, key);
+	if (!(t->filter[bit / 64] & (1ull << (bit % 64))))
 		return NULL;
 	for (i = slot_for(t->mask, key);; i = (i + 1) & t->mask) {
 		if (t->slots[i].key == key)
@@ -219,22 +243,114 @@ static int table_build(index_table *t, key_pair *pairs, size_t count)
 		cap *= 2;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->postings = malloc(count * sizeof(*t->postings));
-	if (!t->slots || !t->postings)
+	/* 8 bits per table slot, so 16 or more per key */
+	t->filter = calloc(cap / 8 < 1 ? 1 : cap / 8, sizeof(*t->filter));
+	if (!t->slots || !t->postings || !t->filter)
 		return AIMS_ENOMEM;
 	t->mask = cap - 1;
+	t->filter_bits_mask = cap * 8 - 1;
 	for (size_t i = 0; i < count; i++) {
 		t->postings[i] = pairs[i].trigger;
 		if (i == 0 || pairs[i].key != pairs[i - 1].key) {
 			size_t s = slot_for(t->mask, pairs[i].key);
+			size_t bit = filter_bit(t, pairs[i].key);
 
 			while (t->slots[s].key)
 				s = (s + 1) & t->mask;
 			t->slots[s].key = pairs[i].key;
 			t->slots[s].start = (uint32_t)i;
+			t->filter[bit / 64] |= 1ull << (bit % 64);
 		}
 		((bucket *)table_find(t, pairs[i].key))->count++;
 	}
 	return 0;
+}
+
+static void table_free(index_table *t)
+{
+	free(t->slots);
+	free(t->postings);
+	free(t->filter);
+}
+
+/* ---- The match data pool ------------------------------------------------- */
+
+/* The allocator of one match slot: a size header before each block. */
+static void *slot_malloc(size_t size, void *data)
+{
+	match_slot *slot = data;
+	max_align_t *block = malloc(sizeof(max_align_t) + size);
+
+	if (!block)
+		return NULL;
+	*(size_t *)block = size;
+	slot->bytes += size;
+	return block + 1;
+}
+
+static void slot_free(void *ptr, void *data)
+{
+	match_slot *slot = data;
+	max_align_t *block = ptr;
+
+	if (!ptr)
+		return;
+	block--;
+	slot->bytes -= *(size_t *)block;
+	free(block);
+}
+
+static void slot_destroy(match_slot *slot)
+{
+	if (!slot)
+		return;
+	pcre2_match_data_free(slot->md);
+	pcre2_general_context_free(slot->gc);
+	free(slot);
+}
+
+/* A match slot from the pool, or a new one; NULL when out of memory. */
+static match_slot *slot_get(const aims_router *cr)
+{
+	aims_router *r = (aims_router *)cr; /* only the pool changes */
+	match_slot *slot;
+
+	pthread_mutex_lock(&r->pool_lock);
+	if ((slot = r->pool)) {
+		r->pool = slot->next;
+		r->pool_count--;
+	}
+	pthread_mutex_unlock(&r->pool_lock);
+	if (slot)
+		return slot;
+	if (!(slot = calloc(1, sizeof(*slot))))
+		return NULL;
+	slot->gc = pcre2_general_context_create(slot_malloc, slot_free, slot);
+	slot->md = slot->gc ? pcre2_match_data_create(cr->max_captures + 1, slot->gc) : NULL;
+	if (!slot->md) {
+		slot_destroy(slot);
+		return NULL;
+	}
+	return slot;
+}
+
+static void slot_put(const aims_router *cr, match_slot *slot)
+{
+	aims_router *r = (aims_router *)cr;
+
+	if (slot->bytes > MATCH_KEEP_BYTES) {
+		slot_destroy(slot);
+		return;
+	}
+	pthread_mutex_lock(&r->pool_lock);
+	if (r->pool_count < MATCH_POOL_MAX) {
+		slot->next = r->pool;
+		r->pool = slot;
+		r->pool_count++;
+		slot = NULL;
+	}
+	pthread_mutex_unlock(&r->pool_lock);
+	slot_destroy(slot);
 }
 
 /* ---- Building ------------------------------------------------------------ */
@@ -244,8 +360,8 @@ static int add_problem(aims_router *r, const aims_manifest *m, size_t index, siz
 {
 	aims_router_problem *p;
 
-	if (grow((void **)&r->problems, &r->problem_cap, r->problem_count, sizeof(*r->problems)) <
-	    0)
+	if (aims_array_reserve((void **)&r->problems, &r->problem_cap, r->problem_count,
+			       sizeof(*r->problems)) < 0)
 		return AIMS_ENOMEM;
 	p = &r->problems[r->problem_count];
 	p->manifest = m;
@@ -255,11 +371,6 @@ static int add_problem(aims_router *r, const aims_manifest *m, size_t index, siz
 		return AIMS_ENOMEM;
 	r->problem_count++;
 	return 0;
-}
-
-static const char *trigger_text(const aims_router *r, const rtrigger *t)
-{
-	return r->defs[t->def].m->triggers.items[t->index];
 }
 
 /* The required literals of t, NUL-separated; "" when none. */
@@ -279,12 +390,17 @@ static pcre2_code *trigger_code(const aims_router *cr, rtrigger *t)
 
 	if (code)
 		return code;
-	if (trigger_parse_text(&p, trigger_text(r, t), r->ccontext, NULL, NULL, NULL) < 0)
+	if (trigger_parse_text(&p, t->text, 0, r->ccontext, NULL, NULL, NULL) < 0)
 		return NULL;
-	/* Phrases run on PCRE2's interpreter: the index leaves about one
-	 * phrase per utterance to confirm, where JIT gains little, and JIT
-	 * code costs ~3.5 KiB per phrase against ~0.4 KiB interpreted (60,000
-	 * phrases: 200 MiB against 24 MiB). The naive baseline JITs all. */
+	/* Phrases run on PCRE2's interpreter. The index leaves about one
+	 * phrase per utterance to confirm, and over thousands of phrases JIT
+	 * code is cold: measured 1.2 us per match against 0.35 us
+	 * interpreted (JIT wins only on a few hot patterns). JIT code also
+	 * costs ~3.5 KiB per phrase against ~0.4 KiB (60,000 phrases: 200 MiB
+	 * against 24 MiB). Phrases with slots get JIT all the same: their
+	 * worst case (an utterance of 2,300 "send a" and no "to") costs a
+	 * third of the interpreter's. Patterns get JIT, and so does the naive
+	 * baseline. */
 	code = trigger_compile(&p, r->ccontext,
 			       r->jit && (t->regex || t->slot_terms || r->opts.no_index), NULL,
 			       NULL);
@@ -312,14 +428,16 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 	int rc;
 
 	aims_error_clear(&perr);
-	rc = trigger_parse_text(&p, m->triggers.items[index], r->ccontext, &code, &offset, &perr);
+	rc = trigger_parse_text(&p, m->triggers.items[index], 0, r->ccontext, &code, &offset,
+				&perr);
 	if (rc == AIMS_EINVALID)
 		return add_problem(r, m, index, offset, perr.message) < 0
 			       ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
 			       : 0;
 	if (rc < 0)
 		return aims_error_set(err, rc, "%s", perr.message);
-	if ((rc = grow((void **)&r->triggers, cap, r->trigger_count, sizeof(*r->triggers))) < 0)
+	if ((rc = aims_array_reserve((void **)&r->triggers, cap, r->trigger_count,
+				     sizeof(*r->triggers))) < 0)
 		goto out;
 	t = &r->triggers[r->trigger_count];
 	memset(t, 0, sizeof(*t));
@@ -331,11 +449,14 @@ static int add_trigger(aims_router *r, size_t *cap, size_t *tok_cap, size_t *lit
 	t->literal_chars = p.literal_chars;
 	t->literal_words = p.literal_words;
 	t->slot_terms = p.slot_terms;
+	t->leads = p.leads;
+	t->routable = r->defs[def].routable;
+	t->text = m->triggers.items[index];
 	t->token_off = (uint32_t)r->token_count;
 	t->token_count = (uint32_t)p.token_count;
 	for (size_t i = 0; i < p.token_count; i++) {
-		if ((rc = grow((void **)&r->tokens, tok_cap, r->token_count, sizeof(*r->tokens))) <
-		    0)
+		if ((rc = aims_array_reserve((void **)&r->tokens, tok_cap, r->token_count,
+					     sizeof(*r->tokens))) < 0)
 			goto out;
 		r->tokens[r->token_count++] = p.tokens[i];
 	}
@@ -376,7 +497,7 @@ out:
 
 static int push_always(aims_router *r, size_t *cap, uint32_t id)
 {
-	if (grow((void **)&r->always, cap, r->always_count, sizeof(*r->always)) < 0)
+	if (aims_array_reserve((void **)&r->always, cap, r->always_count, sizeof(*r->always)) < 0)
 		return AIMS_ENOMEM;
 	r->always[r->always_count++] = id;
 	return 0;
@@ -502,7 +623,8 @@ int aims_router_new(aims_router **out, const aims_registry *reg, const aims_rout
 	if (!r->opts.heap_limit_kib)
 		r->opts.heap_limit_kib = AIMS_ROUTER_HEAP_LIMIT;
 	atomic_init(&r->compiled, 0);
-	r->jit = pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit;
+	pthread_mutex_init(&r->pool_lock, NULL);
+	r->jit = !r->opts.no_jit && pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit;
 	r->ccontext = trigger_compile_context();
 	r->mcontext = pcre2_match_context_create(NULL);
 	if (!r->ccontext || !r->mcontext) {
@@ -519,7 +641,8 @@ int aims_router_new(aims_router **out, const aims_registry *reg, const aims_rout
 
 		if (!m->triggers.count || !m->id.str)
 			continue;
-		if ((rc = grow((void **)&r->defs, &def_cap, r->def_count, sizeof(*r->defs))) < 0) {
+		if ((rc = aims_array_reserve((void **)&r->defs, &def_cap, r->def_count,
+					     sizeof(*r->defs))) < 0) {
 			rc = aims_error_set(err, rc, "out of memory building the router");
 			goto out;
 		}
@@ -573,17 +696,20 @@ void aims_router_free(aims_router *r)
 	free(r->triggers);
 	free(r->tokens);
 	free(r->literals);
-	free(r->words.slots);
-	free(r->words.postings);
-	free(r->words_multi.slots);
-	free(r->words_multi.postings);
-	free(r->pairs.slots);
-	free(r->pairs.postings);
-	free(r->trigrams.slots);
-	free(r->trigrams.postings);
+	table_free(&r->words);
+	table_free(&r->words_multi);
+	table_free(&r->pairs);
+	table_free(&r->trigrams);
 	free(r->always);
 	pcre2_compile_context_free(r->ccontext);
 	pcre2_match_context_free(r->mcontext);
+	while (r->pool) {
+		match_slot *next = r->pool->next;
+
+		slot_destroy(r->pool);
+		r->pool = next;
+	}
+	pthread_mutex_destroy(&r->pool_lock);
 	free(r);
 }
 
@@ -625,13 +751,16 @@ typedef struct route_state {
 	unsigned flags;
 	char *folded; /* folded words separated by ' ' */
 	size_t folded_len;
-	uint64_t *set; /* distinct word hashes, open addressing */
+	size_t *origin; /* byte offset in the utterance of each folded character
+			 * (of a ' ': where its run of separators starts) */
+	uint64_t *set;	/* distinct word hashes, open addressing */
 	size_t set_mask;
 	uint32_t *cands; /* selected trigger ids */
 	size_t cand_count, cand_cap;
 	size_t distinct; /* distinct words (the first PAIR_WORDS kept in words) */
 	/* inline storage (not cleared: each is set up before use) */
 	char folded_small[512];
+	size_t origin_small[512];
 	uint64_t set_small[256];
 	uint32_t cand_small[256];
 	uint64_t words[PAIR_WORDS];
@@ -694,18 +823,23 @@ static int fold_utterance(route_state *st)
 	char *f;
 	bool in_word = false;
 
-	st->folded = st->len < sizeof(st->folded_small) ? st->folded_small : malloc(st->len + 1);
-	if (!st->folded)
-		return AIMS_ENOMEM;
+	if (st->len >= sizeof(st->folded_small)) {
+		st->folded = malloc(st->len + 1);
+		st->origin = malloc((st->len + 1) * sizeof(*st->origin));
+		if (!st->folded || !st->origin)
+			return AIMS_ENOMEM;
+	}
 	f = st->folded;
 	while (i < st->len) {
 		char c = fold_at(u + i, st->len - i, &n);
 
 		if (c) {
+			st->origin[f - st->folded] = i;
 			*f++ = c;
 			words += !in_word;
 			in_word = true;
 		} else if (in_word) {
+			st->origin[f - st->folded] = i;
 			*f++ = ' ';
 			in_word = false;
 		}
@@ -724,15 +858,33 @@ static int fold_utterance(route_state *st)
 	return 0;
 }
 
-static bool literals_present(const route_state *st, const rtrigger *t)
+/*
+ * True when the folded utterance contains every required literal of t.
+ * For a phrase that starts with its first literal, *out_start is where
+ * PCRE2 can start looking: the match cannot begin before the separators
+ * that precede the first occurrence of that literal (any earlier start
+ * would put the literal's first word somewhere it does not occur).
+ */
+static bool literals_present(const route_state *st, const rtrigger *t, size_t *out_start)
 {
 	const char *lit = literals_of(st->r, t);
 
+	*out_start = 0;
 	for (uint32_t k = 0; k < t->literal_count; k++) {
 		size_t n = strlen(lit);
+		const char *at = memmem(st->folded, st->folded_len, lit, n);
 
-		if (!memmem(st->folded, st->folded_len, lit, n))
+		if (!at)
 			return false;
+		if (k == 0 && t->leads) {
+			size_t pos = (size_t)(at - st->folded);
+
+			/* at the very start, the separators before the first word
+			 * left no ' ' in the folded text: start at 0 */
+			*out_start = pos == 0	     ? 0
+				     : at[-1] == ' ' ? st->origin[pos - 1]
+						     : st->origin[pos];
+		}
 		lit += n + 1;
 	}
 	return true;
@@ -748,7 +900,7 @@ static bool words_present(const route_state *st, const rtrigger *t)
 
 static bool def_allowed(const route_state *st, const rtrigger *t)
 {
-	return (st->flags & AIMS_ROUTE_INCLUDE_INACTIVE) || st->r->defs[t->def].routable;
+	return (st->flags & AIMS_ROUTE_INCLUDE_INACTIVE) || t->routable;
 }
 
 /* Adds the postings of key in t, keeping those whose other required
@@ -948,15 +1100,18 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 {
 	const aims_router *r = st->r;
 	pcre2_match_data *md = NULL;
+	match_slot *slot;
 	size_t cap = 0;
 	int rc = 0;
 
 	if (!st->cand_count)
 		return 0;
-	if (!(md = pcre2_match_data_create(r->max_captures + 1, NULL)))
+	if (!(slot = slot_get(r)))
 		return AIMS_ENOMEM;
+	md = slot->md;
 	for (size_t c = 0; c < st->cand_count; c++) {
 		rtrigger *t = &r->triggers[st->cands[c]];
+		size_t start = 0;
 		pcre2_code *code;
 		PCRE2_SIZE *ov;
 		raw_match *rm;
@@ -965,16 +1120,16 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 		if (!def_allowed(st, t))
 			continue;
 		/* the naive baseline runs PCRE2 on every trigger */
-		if (!r->opts.no_index && !literals_present(st, t))
+		if (!r->opts.no_index && !literals_present(st, t, &start))
 			continue;
 		if (!(code = trigger_code(r, t))) {
 			if ((rc = add_warning(plan, "trigger \"%.60s\" of %s could not be compiled",
-					      trigger_text(r, t), r->defs[t->def].m->id.str)) < 0)
+					      t->text, r->defs[t->def].m->id.str)) < 0)
 				goto out;
 			continue;
 		}
 		plan->pub.triggers_tried++;
-		mrc = pcre2_match(code, (PCRE2_SPTR)st->utt, st->len, 0,
+		mrc = pcre2_match(code, (PCRE2_SPTR)st->utt, st->len, start,
 				  PCRE2_NO_UTF_CHECK | (t->regex ? PCRE2_NOTEMPTY : 0), md,
 				  r->mcontext);
 		if (mrc == PCRE2_ERROR_NOMATCH)
@@ -990,19 +1145,18 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 			if ((rc = add_warning(plan,
 					      "trigger \"%.60s\" of %s was skipped: it reached %s "
 					      "on this utterance",
-					      trigger_text(r, t), r->defs[t->def].m->id.str,
-					      limit)) < 0)
+					      t->text, r->defs[t->def].m->id.str, limit)) < 0)
 				goto out;
 			continue;
 		}
-		if ((rc = grow((void **)out, &cap, *out_count, sizeof(**out))) < 0)
+		if ((rc = aims_array_reserve((void **)out, &cap, *out_count, sizeof(**out))) < 0)
 			goto out;
 		rm = &(*out)[(*out_count)++];
 		memset(rm, 0, sizeof(*rm));
 		ov = pcre2_get_ovector_pointer(md);
 		rm->trigger = st->cands[c];
 		rm->m.trigger_index = t->index;
-		rm->m.trigger = trigger_text(r, t);
+		rm->m.trigger = t->text;
 		rm->m.regex = t->regex;
 		rm->m.start = ov[0];
 		rm->m.end = ov[1];
@@ -1014,7 +1168,7 @@ static int run_candidates(route_state *st, plan_impl *plan, raw_match **out, siz
 			goto out;
 	}
 out:
-	pcre2_match_data_free(md);
+	slot_put(r, slot);
 	return rc;
 }
 
@@ -1149,6 +1303,7 @@ int aims_router_route(aims_plan **out, const aims_router *r, const char *utteran
 
 	memset(&st, 0, offsetof(route_state, folded_small));
 	st.folded = st.folded_small;
+	st.origin = st.origin_small;
 	st.set = st.set_small;
 	st.r = r;
 	st.utt = utterance;
@@ -1185,6 +1340,8 @@ out:
 	free(raw);
 	if (st.folded != st.folded_small)
 		free(st.folded);
+	if (st.origin != st.origin_small)
+		free(st.origin);
 	if (st.set != st.set_small)
 		free(st.set);
 	if (st.cands != st.cand_small)

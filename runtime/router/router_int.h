@@ -32,6 +32,8 @@ typedef struct trigger_parse {
 	char *pattern; /* PCRE2 pattern, malloc'd */
 	size_t pattern_len;
 	unsigned literal_chars, literal_words, slot_terms, specificity;
+	bool leads;	   /* phrases: the first literal starts the phrase (no slot
+		     * before it), so a match starts just before it */
 	uint32_t captures; /* capturing groups */
 	/* Phrases: hashes of required tokens (distinct, in trigger order). */
 	uint64_t *tokens;
@@ -52,8 +54,11 @@ typedef struct trigger_parse {
  * out_code is not NULL (caller frees with pcre2_code_free). Returns 0 or
  * AIMS_EINVALID with the byte offset in *out_offset, AIMS_ENOMEM.
  */
-int trigger_parse_text(trigger_parse *out, const char *text, pcre2_compile_context *ccontext,
-		       pcre2_code **out_code, size_t *out_offset, aims_error *err);
+int trigger_parse_text(trigger_parse *out, const char *text, unsigned flags,
+		       pcre2_compile_context *ccontext, pcre2_code **out_code, size_t *out_offset,
+		       aims_error *err);
+/* Flags of trigger_parse_text. */
+#define TRIGGER_CHECK_ONLY 1u /* errors only: no pattern, words or literals */
 void trigger_parse_free(trigger_parse *p);
 
 /* Compiles a parsed trigger (its pattern), with JIT when jit is true.

@@ -70,6 +70,10 @@ static const aims_validate_rule rules[] = {
 	{"duplicate-id", E, "Two definitions of the same type share an id.",
 	 "(type, id) must be unique across the search path. The first file loaded wins and the "
 	 "others are ignored. Rename one of them."},
+	{"trigger-invalid", E, "A trigger cannot compile.",
+	 "The router would skip it: an 're:' pattern PCRE2 rejects, a '{' that starts no "
+	 "{slot} (write '{{' for a brace), slots alone, an empty trigger. The message gives the "
+	 "byte where the problem is; docs/routing.md has the trigger grammar."},
 	{"trigger-too-short", W, "A trigger is shorter than 3 characters.",
 	 "Very short triggers match far too many requests. Use a phrase of at least 3 "
 	 "characters."},
@@ -95,10 +99,6 @@ static const aims_validate_rule rules[] = {
 	{"id-not-slug", W, "The id is not a slug [a-z0-9][a-z0-9._-]*.",
 	 "Ids are lower-case slugs: letters, digits, '.', '_' and '-', starting with a letter "
 	 "or digit. Rename it (e.g. 'My Tool' -> 'my-tool')."},
-	{"trigger-compile", E, "A trigger cannot be compiled.",
-	 "A 're:' trigger must be a valid PCRE2 pattern, and a phrase's {slot} placeholders "
-	 "must be closed names ({address}); '{{' and '}}' are literal braces. The message "
-	 "gives the byte where compiling stopped. The router skips such a trigger."},
 };
 
 #undef E

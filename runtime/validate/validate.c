@@ -342,30 +342,21 @@ static void check_file(checker *c, size_t file, const aims_manifest *m)
 		     "id '%s' is not a slug ([a-z0-9][a-z0-9._-]*)", m->id.str);
 	for (size_t i = 0; i < m->triggers.count; i++) {
 		const char *t = m->triggers.items[i];
-
+		aims_error err;
 		size_t offset = 0;
-		aims_error terr;
-		int trc;
 
-		size_t chars = trimmed_chars(t, AIMS_VALIDATE_MIN_TRIGGER);
-
-		/* A blank trigger is not short but unusable: trigger-compile. */
-		if (chars > 0 && chars < AIMS_VALIDATE_MIN_TRIGGER)
+		/* compiled the way the router compiles it (router.h) */
+		aims_error_clear(&err);
+		if (aims_router_check_trigger(t, &offset, &err) == AIMS_EINVALID)
+			diag(c, file, "trigger-invalid", AIMS_SEVERITY_ERROR, m->triggers.pos[i],
+			     "trigger '%s' cannot compile: %s (byte %zu of the trigger)", t,
+			     err.message, offset);
+		if (trimmed_chars(t, AIMS_VALIDATE_MIN_TRIGGER) < AIMS_VALIDATE_MIN_TRIGGER)
 			diag(c, file, "trigger-too-short", AIMS_SEVERITY_WARNING,
 			     m->triggers.pos[i],
 			     "trigger '%s' is shorter than %d characters: it would match too "
 			     "much",
 			     t, AIMS_VALIDATE_MIN_TRIGGER);
-		/* Compiled the way the router would (quoted YAML values do not map
-		 * bytes to columns, so the message gives the byte). */
-		aims_error_clear(&terr);
-		trc = aims_router_check_trigger(t, &offset, &terr);
-		if (trc == AIMS_ENOMEM)
-			c->rc = trc;
-		else if (trc < 0)
-			diag(c, file, "trigger-compile", AIMS_SEVERITY_ERROR, m->triggers.pos[i],
-			     "trigger '%.200s' cannot be compiled: %s (byte %zu of the trigger)", t,
-			     terr.message, offset);
 	}
 	check_env_names(c, file, &m->dep_env, "dependencies.env");
 	check_env_names(c, file, &m->env_vars, "env_vars");

@@ -16,14 +16,26 @@
 static aims_registry *reg;
 static aims_router *indexed, *naive;
 
+/* The registry of tests/routing, found from this file's own path (the
+ * build compiles it by absolute path), so the libFuzzer binary and the
+ * replay find it from any working directory. */
+static void registry_path(char *out, size_t size)
+{
+	const char *file = __FILE__, *slash = strrchr(file, '/');
+	int dir_len = slash ? (int)(slash - file) : 1;
+
+	snprintf(out, size, "%.*s/../routing/registry", dir_len, slash ? file : ".");
+}
+
 static void setup(void)
 {
 	aims_router_options opts = {.no_index = true};
 	aims_error err;
+	char path[4096];
 
+	registry_path(path, sizeof(path));
 	aims_error_clear(&err);
-	if (aims_registry_new(&reg, &err) < 0 ||
-	    aims_registry_add_path(reg, AIMS_TEST_DIR "/routing/registry", &err) < 0 ||
+	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, path, &err) < 0 ||
 	    aims_router_new(&indexed, reg, NULL, &err) < 0 ||
 	    aims_router_new(&naive, reg, &opts, &err) < 0) {
 		fprintf(stderr, "fuzz_route: setup: %s\n", err.message);
@@ -64,7 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra == 0) {
 		char *ta = plan_text(a), *tb = plan_text(b);
 
-		if (!ta || !tb || strcmp(ta, tb) != 0) {
+		/* A pattern that hits a PCRE2 limit is a warning in one plan and
+		 * may be skipped by the other's literal check: plans with
+		 * warnings may differ, plans without must not. */
+		if (!ta || !tb || (!a->warning_count && !b->warning_count && strcmp(ta, tb) != 0)) {
 			fprintf(stderr, "fuzz_route: plans differ:\n%s\n%s\n", ta ? ta : "?",
 				tb ? tb : "?");
 			abort();

@@ -55,22 +55,25 @@ static char *plan_text(const aims_plan *plan)
 	return text;
 }
 
-static void route_both(const char *utterance, size_t len)
+static void route_both(const char *trigger, const char *utterance, size_t len)
 {
 	aims_registry *reg = NULL;
 	aims_router *a = NULL, *b = NULL;
-	aims_router_options opts = {.no_index = true};
+	/* eager: every phrase the check accepted must compile */
+	aims_router_options opts = {.no_index = true}, eager = {.eager = true};
 	aims_plan *pa = NULL, *pb = NULL;
 	aims_error err;
 	const aims_manifest *m;
 
 	aims_error_clear(&err);
 	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, path, &err) < 0 ||
-	    aims_router_new(&a, reg, NULL, &err) < 0 || aims_router_new(&b, reg, &opts, &err) < 0)
+	    aims_router_new(&a, reg, &eager, &err) < 0 || aims_router_new(&b, reg, &opts, &err) < 0)
 		abort();
 	m = aims_registry_at(reg, 0);
-	/* a valid trigger compiles in the router too */
-	if (m && m->triggers.count == 1 && aims_router_problem_count(a) != 0) {
+	/* a valid trigger compiles in the router too (when YAML kept it as it
+	 * was: a NEL, for one, is a line break to YAML) */
+	if (m && m->triggers.count == 1 && strcmp(m->triggers.items[0], trigger) == 0 &&
+	    aims_router_problem_count(a) != 0) {
 		fprintf(stderr, "fuzz_trigger: checked trigger skipped by the router: %s\n",
 			aims_router_problem_at(a, 0)->message);
 		abort();
@@ -79,7 +82,9 @@ static void route_both(const char *utterance, size_t len)
 	    aims_router_route(&pb, b, utterance, len, 0, &err) == 0) {
 		char *ta = plan_text(pa), *tb = plan_text(pb);
 
-		if (!ta || !tb || strcmp(ta, tb) != 0) {
+		/* plans with limit warnings may differ (see fuzz_route.c) */
+		if (!ta || !tb ||
+		    (!pa->warning_count && !pb->warning_count && strcmp(ta, tb) != 0)) {
 			fprintf(stderr, "fuzz_trigger: plans differ:\n%s\n%s\n", ta ? ta : "?",
 				tb ? tb : "?");
 			abort();
@@ -127,6 +132,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (write_manifest(trigger) != 0)
 		abort();
-	route_both(utterance, ulen);
+	route_both(trigger, utterance, ulen);
 	return 0;
 }

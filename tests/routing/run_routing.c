@@ -2,7 +2,8 @@
  * run_routing.c - the data-driven routing cases: utterance -> expected
  * plan, read from a cases file over a test registry.
  *
- * Usage: run_routing REGISTRY_DIR CASES_FILE [MIN_CASES]
+ * Usage: run_routing REGISTRY_DIR CASES_FILE [MIN_CASES] [--no-jit]
+ * (--no-jit: PCRE2's interpreter only, for valgrind)
  *
  * A case is a block of "key: value" lines; blank lines separate cases and
  * '#' starts a comment line. Values that are strings are JSON strings
@@ -407,7 +408,7 @@ int main(int argc, char **argv)
 {
 	aims_registry *reg = NULL;
 	aims_router *router = NULL, *naive = NULL;
-	aims_router_options naive_opts = {.no_index = true};
+	aims_router_options opts = {0}, naive_opts = {.no_index = true};
 	aims_error err;
 	FILE *f;
 	char *line = malloc(MAX_LINE);
@@ -420,9 +421,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cases_path = argv[2];
+	if (argc > 4 && strcmp(argv[4], "--no-jit") == 0)
+		opts.no_jit = naive_opts.no_jit = true;
 	aims_error_clear(&err);
 	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, argv[1], &err) < 0 ||
-	    aims_router_new(&router, reg, NULL, &err) < 0 ||
+	    aims_router_new(&router, reg, &opts, &err) < 0 ||
 	    aims_router_new(&naive, reg, &naive_opts, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.message);
 		return 2;

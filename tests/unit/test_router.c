@@ -26,25 +26,28 @@ typedef struct fixture {
 static void write_def(const char *dir, const char *kind, const char *id, const char *status,
 		      const char *priority, const char *const *triggers)
 {
-	char name[256], text[8192];
-	size_t used;
+	char name[256];
+	size_t size = 1 << 16, used;
+	char *text = malloc(size);
 
-	used = (size_t)snprintf(text, sizeof(text),
+	assert_non_null(text);
+	used = (size_t)snprintf(text, size,
 				"---\nid: %s\nname: %s\ntype: %s\nstatus: %s\npriority: %s\n"
 				"description: test\ntriggers:\n",
 				id, id, kind, status, priority);
 	for (; *triggers; triggers++) {
-		used += (size_t)snprintf(text + used, sizeof(text) - used, "  - '");
+		used += (size_t)snprintf(text + used, size - used, "  - '");
 		for (const char *p = *triggers; *p; p++) {
 			if (*p == '\'')
 				text[used++] = '\'';
 			text[used++] = *p;
 		}
-		used += (size_t)snprintf(text + used, sizeof(text) - used, "'\n");
+		used += (size_t)snprintf(text + used, size - used, "'\n");
 	}
-	snprintf(text + used, sizeof(text) - used, "---\n\nbody\n");
+	snprintf(text + used, size - used, "---\n\nbody\n");
 	snprintf(name, sizeof(name), "%ss/%s.md", kind, id);
 	test_write_str(dir, name, text);
+	free(text);
 }
 
 static void fixture_open(fixture *f)
@@ -153,6 +156,46 @@ static void test_check_valid(void **state)
 			fail_msg("\"%s\" should compile: %s", ok[i], err.message);
 		assert_int_equal(offset, 12345); /* untouched on success */
 	}
+}
+
+/* What the check accepts, the router compiles: the largest phrases
+ * (4,096 apostrophes, each a 14-byte alternation; all punctuation; 16
+ * slots) compile in an eager router. */
+static void test_checked_phrases_compile(void **state)
+{
+	fixture f = {.dir = test_tmpdir()};
+	static char quotes[AIMS_ROUTER_MAX_TRIGGER + 1], punct[AIMS_ROUTER_MAX_TRIGGER + 1];
+	char slots[512] = "x";
+	const char *t[] = {quotes, punct, slots, "what's new", "a {b} c {d} e", NULL};
+	aims_router_options opts = {.eager = true};
+	aims_router *eager = NULL;
+	aims_router_stats stats;
+	aims_error err;
+
+	(void)state;
+	memset(quotes, '\'', AIMS_ROUTER_MAX_TRIGGER);
+	for (size_t i = 0; i < AIMS_ROUTER_MAX_TRIGGER; i++)
+		punct[i] = "!#$%&()*+,-./:;<=>?@[]^`|~\"\\"[i % 28];
+	for (int i = 0; i < AIMS_ROUTER_MAX_SLOTS; i++) {
+		size_t len = strlen(slots);
+
+		snprintf(slots + len, sizeof(slots) - len, " {slot%d} y", i);
+	}
+	for (size_t i = 0; t[i]; i++) {
+		aims_error_clear(&err);
+		if (aims_router_check_trigger(t[i], NULL, &err) != 0)
+			fail_msg("trigger %zu should pass the check: %s", i, err.message);
+	}
+	write_def(f.dir, "task", "big", "active", "medium", t);
+	fixture_open(&f);
+	aims_error_clear(&err);
+	assert_int_equal(aims_router_new(&eager, f.reg, &opts, &err), 0);
+	aims_router_stats_get(&stats, eager);
+	assert_int_equal(aims_router_problem_count(eager), 0);
+	assert_int_equal(stats.triggers, 5);
+	assert_int_equal(stats.compiled, 5);
+	aims_router_free(eager);
+	fixture_close(&f);
 }
 
 static void test_check_invalid_offsets(void **state)
@@ -665,6 +708,22 @@ static void test_index_matches_naive(void **state)
 		random_utterance(utterance, sizeof(utterance), &seed);
 		aims_plan_free(route_both(&f, utterance, i % 2 ? AIMS_ROUTE_INCLUDE_INACTIVE : 0));
 	}
+	/* long utterances (more distinct words than the pair lookups take)
+	 * go through the word-by-word path: still the naive loop's plan */
+	for (int i = 0; i < 40; i++) {
+		char longer[4096];
+		size_t used = 0;
+
+		for (int w = 0; w < 120 && used + 64 < sizeof(longer); w++) {
+			int n = w % 2 ? snprintf(longer + used, sizeof(longer) - used, "%s ",
+						 vocabulary[rand_r(&seed) % 24])
+				      : snprintf(longer + used, sizeof(longer) - used, "w%d ",
+						 rand_r(&seed) % 1000);
+
+			used += (size_t)n;
+		}
+		aims_plan_free(route_both(&f, longer, AIMS_ROUTE_ALL_MATCHES));
+	}
 	/* the same question twice: the same plan */
 	{
 		aims_plan *a = route(f.router, "run python code please", 0);
@@ -784,6 +843,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_valid),
+		cmocka_unit_test(test_checked_phrases_compile),
 		cmocka_unit_test(test_check_invalid_offsets),
 		cmocka_unit_test(test_check_offset_may_be_null),
 		cmocka_unit_test(test_phrase_matching),

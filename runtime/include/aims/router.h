@@ -3,10 +3,10 @@
  * (SPEC §4), and the plan that results.
  *
  * A router is built once from a registry and then answers any number of
- * route calls, from any number of threads at once (it is read-only after
- * aims_router_new except for trigger code compiled on first use, which is
- * published atomically). The registry must outlive the router; plans
- * borrow manifests from it.
+ * route calls, from any number of threads at once (after aims_router_new
+ * only two things change: trigger code compiled on first use, published
+ * atomically, and a mutex-protected pool of PCRE2 match data). The
+ * registry must outlive the router; plans borrow manifests from it.
  *
  * Triggers (docs/routing.md has the full grammar):
  *   - a phrase: case-insensitive, Unicode aware, any whitespace run between
@@ -48,10 +48,11 @@ extern "C" {
 
 /*
  * Two tasks whose scores differ by less than this make the plan
- * `ambiguous`. Scores count matched literal characters, so 1.0 means
- * "less than one character apart": the same specificity, whatever their
- * priorities (priority still picks `task`, but the plan says the choice
- * was close and shows the other task under `alternatives`).
+ * `ambiguous`. Scores count literal characters, so 1.0 means "less than
+ * one character apart": the same specificity whatever their priorities
+ * (priority still picks `task`, but the plan says the choice was close
+ * and shows the other task under `alternatives`), or one character less
+ * specific but of higher priority.
  */
 #define AIMS_ROUTER_AMBIGUITY_MARGIN 1.0
 
@@ -72,6 +73,10 @@ typedef struct aims_router_options {
 	/* Compile every trigger when the router is built instead of on first
 	 * use (slower start, no compilation while routing). */
 	bool eager;
+	/* Never use PCRE2's JIT, only its interpreter (for valgrind, which
+	 * cannot follow JIT code, or systems that refuse executable memory;
+	 * without JIT support in PCRE2 this is what happens anyway). */
+	bool no_jit;
 } aims_router_options;
 
 /* A trigger that could not be compiled: skipped by the router. */
