@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aims/check.h"
 #include "aims/router.h"
 #include "cli.h"
 
@@ -32,6 +33,8 @@ static void help(void)
 	     "  --explain           why each candidate scored as it did\n"
 	     "  --include-inactive  also route planned, disabled and deprecated definitions\n"
 	     "  --skills DIR        load manifests from DIR (repeatable)\n"
+	     "  --root DIR          where requirement files and packages are looked up\n"
+	     "                      (readiness of the candidates; default AIMS_ROOT or .)\n"
 	     "  -h, --help          show this help\n"
 	     "\n"
 	     "Exit codes: 0 matched or ambiguous (with '-': every line routed), 1 no match\n"
@@ -57,7 +60,24 @@ static const char *safe(const char *text)
 typedef struct match_opts {
 	bool json, all, explain;
 	unsigned flags;
+	const char *root; /* requirements are looked up here (--root) */
 } match_opts;
+
+/* Routes one utterance and marks which candidates can run. */
+static int route_checked(aims_plan **out, const aims_router *router, const char *text, size_t len,
+			 const match_opts *o, aims_error *err)
+{
+	aims_check_options check = {o->root};
+	int rc;
+
+	if ((rc = aims_router_route(out, router, text, len, o->flags, err)) < 0)
+		return rc;
+	if ((rc = aims_check_plan(*out, &check, err)) < 0) {
+		aims_plan_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
 
 static void report_problems(const aims_router *router)
 {
@@ -122,10 +142,10 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 	putchar('\n');
 	{
 		cli_table table;
-		const char *header[] = {"RANK",	      "ID",	 "KIND", "SCORE",
-					"CONFIDENCE", "TRIGGER", "SPAN", "SLOTS"};
+		const char *header[] = {"RANK",	   "ID",   "KIND",  "SCORE", "CONFIDENCE",
+					"TRIGGER", "SPAN", "SLOTS", "READY"};
 
-		cli_table_init(&table, 8);
+		cli_table_init(&table, 9);
 		cli_table_add(&table, header);
 		for (size_t i = 0; i < rows; i++) {
 			const aims_candidate *c = &plan->candidates[i];
@@ -133,7 +153,8 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 			for (size_t k = 0; k < (o->all ? c->match_count : 1); k++) {
 				const aims_trigger_match *m = &c->matches[k];
 				char rank[24], score[32], conf[32], spanbuf[48], slots[512] = "";
-				const char *row[8];
+				char ready[512] = "";
+				const char *row[9];
 				size_t used = 0;
 
 				rank[0] = conf[0] = '\0';
@@ -162,6 +183,17 @@ static void print_plan(const aims_plan *plan, const match_opts *o)
 				row[5] = m->trigger;
 				row[6] = spanbuf;
 				row[7] = slots[0] ? slots : "-";
+				if (!k) {
+					size_t n = (size_t)snprintf(ready, sizeof(ready), "%s",
+								    c->ready ? "yes" : "no:");
+
+					for (size_t q = 0;
+					     q < c->missing_count && n < sizeof(ready); q++)
+						n += (size_t)snprintf(ready + n, sizeof(ready) - n,
+								      "%s%s", q ? ", " : " ",
+								      c->missing[q]);
+				}
+				row[8] = ready;
 				cli_table_add(&table, row);
 			}
 		}
@@ -189,8 +221,7 @@ static int match_one(const aims_router *router, const char *utterance, const mat
 	int rc, code;
 
 	aims_error_clear(&err);
-	if ((rc = aims_router_route(&plan, router, utterance, strlen(utterance), o->flags, &err)) <
-	    0) {
+	if ((rc = route_checked(&plan, router, utterance, strlen(utterance), o, &err)) < 0) {
 		cli_fail("match", "%s", err.message);
 		return cli_exit_for(rc);
 	}
@@ -254,8 +285,8 @@ static int match_lines(const aims_router *router, const match_opts *o)
 			aims_error err;
 
 			aims_error_clear(&err);
-			if (aims_router_route(&plan, router, line.ptr ? line.ptr : "", line.len,
-					      o->flags, &err) < 0) {
+			if (route_checked(&plan, router, line.ptr ? line.ptr : "", line.len, o,
+					  &err) < 0) {
 				failed = true;
 				code = print_line_error(number, err.message);
 			} else {
@@ -286,6 +317,7 @@ int cmd_match(int argc, char **argv)
 		{"explain", no_argument, NULL, 'e'},
 		{"include-inactive", no_argument, NULL, 'i'},
 		{"skills", required_argument, NULL, 'S'},
+		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -310,6 +342,7 @@ int cmd_match(int argc, char **argv)
 		case 'e': o.explain = true; break;
 		case 'i': o.flags |= AIMS_ROUTE_INCLUDE_INACTIVE; break;
 		case 'S': cli_paths_add(&paths, optarg); break;
+		case 'r': o.root = optarg; break;
 		case 'h':
 			help();
 			cli_paths_free(&paths);
