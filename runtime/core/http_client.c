@@ -13,7 +13,6 @@
  * would name its functions directly. */
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/dynlib.h"
 #include "core/http_client.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -31,37 +31,31 @@
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
-/*
- * libcurl, loaded on first use. Linking it would make every start of the
- * `aims` command pay for loading it and what it pulls in (TLS, Kerberos,
- * LDAP: about 4 ms, most of a command's start), although only the E2B
- * backend and the forward executor speak HTTP. The functions come from the
- * same library, resolved once; nothing else changes.
- */
+/* libcurl, loaded on first use (core/dynlib.h says why). */
 static struct curl_api {
-	CURLcode (*global_init)(long);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	void (*free)(void *);
-	time_t (*getdate)(const char *, const time_t *);
-	CURLM *(*multi_init)(void);
-	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_perform)(CURLM *, int *);
-	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
-	CURLMsg *(*multi_info_read)(CURLM *, int *);
-	CURLMcode (*multi_cleanup)(CURLM *);
-	CURLSH *(*share_init)(void);
-	CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	CURLU *(*url)(void);
-	void (*url_cleanup)(CURLU *);
-	CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
-	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	AIMS_DYNFN(curl_global_init, global_init);
+	AIMS_DYNFN(curl_easy_init, easy_init);
+	AIMS_DYNFN(curl_easy_setopt, easy_setopt);
+	AIMS_DYNFN(curl_easy_getinfo, easy_getinfo);
+	AIMS_DYNFN(curl_easy_cleanup, easy_cleanup);
+	AIMS_DYNFN(curl_easy_strerror, easy_strerror);
+	AIMS_DYNFN(curl_free, free);
+	AIMS_DYNFN(curl_getdate, getdate);
+	AIMS_DYNFN(curl_multi_init, multi_init);
+	AIMS_DYNFN(curl_multi_add_handle, multi_add_handle);
+	AIMS_DYNFN(curl_multi_remove_handle, multi_remove_handle);
+	AIMS_DYNFN(curl_multi_perform, multi_perform);
+	AIMS_DYNFN(curl_multi_poll, multi_poll);
+	AIMS_DYNFN(curl_multi_info_read, multi_info_read);
+	AIMS_DYNFN(curl_multi_cleanup, multi_cleanup);
+	AIMS_DYNFN(curl_share_init, share_init);
+	AIMS_DYNFN(curl_share_setopt, share_setopt);
+	AIMS_DYNFN(curl_slist_append, slist_append);
+	AIMS_DYNFN(curl_slist_free_all, slist_free_all);
+	AIMS_DYNFN(curl_url, url);
+	AIMS_DYNFN(curl_url_cleanup, url_cleanup);
+	AIMS_DYNFN(curl_url_get, url_get);
+	AIMS_DYNFN(curl_url_set, url_set);
 } api;
 static pthread_once_t api_once = PTHREAD_ONCE_INIT;
 static bool api_loaded;
@@ -69,39 +63,33 @@ static bool api_loaded;
 static void load_api(void)
 {
 	static const char *const names[] = {"libcurl.so.4", "libcurl-gnutls.so.4"};
-	void *lib = NULL;
-	bool ok = true;
+	const aims_dynsym syms[] = {
+		{"curl_global_init", (void **)&api.global_init},
+		{"curl_easy_init", (void **)&api.easy_init},
+		{"curl_easy_setopt", (void **)&api.easy_setopt},
+		{"curl_easy_getinfo", (void **)&api.easy_getinfo},
+		{"curl_easy_cleanup", (void **)&api.easy_cleanup},
+		{"curl_easy_strerror", (void **)&api.easy_strerror},
+		{"curl_free", (void **)&api.free},
+		{"curl_getdate", (void **)&api.getdate},
+		{"curl_multi_init", (void **)&api.multi_init},
+		{"curl_multi_add_handle", (void **)&api.multi_add_handle},
+		{"curl_multi_remove_handle", (void **)&api.multi_remove_handle},
+		{"curl_multi_perform", (void **)&api.multi_perform},
+		{"curl_multi_poll", (void **)&api.multi_poll},
+		{"curl_multi_info_read", (void **)&api.multi_info_read},
+		{"curl_multi_cleanup", (void **)&api.multi_cleanup},
+		{"curl_share_init", (void **)&api.share_init},
+		{"curl_share_setopt", (void **)&api.share_setopt},
+		{"curl_slist_append", (void **)&api.slist_append},
+		{"curl_slist_free_all", (void **)&api.slist_free_all},
+		{"curl_url", (void **)&api.url},
+		{"curl_url_cleanup", (void **)&api.url_cleanup},
+		{"curl_url_get", (void **)&api.url_get},
+		{"curl_url_set", (void **)&api.url_set},
+	};
 
-	for (size_t i = 0; !lib && i < sizeof(names) / sizeof(names[0]); i++)
-		lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return;
-#define LOAD(field, symbol) ok &= (*(void **)&api.field = dlsym(lib, symbol)) != NULL
-	LOAD(global_init, "curl_global_init");
-	LOAD(easy_init, "curl_easy_init");
-	LOAD(easy_setopt, "curl_easy_setopt");
-	LOAD(easy_getinfo, "curl_easy_getinfo");
-	LOAD(easy_cleanup, "curl_easy_cleanup");
-	LOAD(easy_strerror, "curl_easy_strerror");
-	LOAD(free, "curl_free");
-	LOAD(getdate, "curl_getdate");
-	LOAD(multi_init, "curl_multi_init");
-	LOAD(multi_add_handle, "curl_multi_add_handle");
-	LOAD(multi_remove_handle, "curl_multi_remove_handle");
-	LOAD(multi_perform, "curl_multi_perform");
-	LOAD(multi_poll, "curl_multi_poll");
-	LOAD(multi_info_read, "curl_multi_info_read");
-	LOAD(multi_cleanup, "curl_multi_cleanup");
-	LOAD(share_init, "curl_share_init");
-	LOAD(share_setopt, "curl_share_setopt");
-	LOAD(slist_append, "curl_slist_append");
-	LOAD(slist_free_all, "curl_slist_free_all");
-	LOAD(url, "curl_url");
-	LOAD(url_cleanup, "curl_url_cleanup");
-	LOAD(url_get, "curl_url_get");
-	LOAD(url_set, "curl_url_set");
-#undef LOAD
-	api_loaded = ok; /* the library stays loaded for the process */
+	api_loaded = aims_dynlib_load(names, 2, syms, sizeof(syms) / sizeof(syms[0]));
 }
 
 /* Loads libcurl once; false when it cannot be loaded. */

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,43 @@
 #include <sys/utsname.h>
 
 #include "aims/sandbox.h"
+#include "core/dynlib.h"
 #include "packages_int.h"
+
+/* libcrypto's SHA-256, loaded the first time a layer key is made (see
+ * core/dynlib.h: most runs need no package layer). */
+static struct {
+	AIMS_DYNFN(EVP_MD_CTX_new, ctx_new);
+	AIMS_DYNFN(EVP_MD_CTX_free, ctx_free);
+	AIMS_DYNFN(EVP_DigestInit_ex, init);
+	AIMS_DYNFN(EVP_DigestUpdate, update);
+	AIMS_DYNFN(EVP_DigestFinal_ex, final);
+	AIMS_DYNFN(EVP_sha256, sha256);
+} crypto;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static bool crypto_loaded;
+
+static void crypto_load(void)
+{
+	static const char *const names[] = {"libcrypto.so.3"};
+	const aims_dynsym syms[] = {
+		{"EVP_MD_CTX_new", (void **)&crypto.ctx_new},
+		{"EVP_MD_CTX_free", (void **)&crypto.ctx_free},
+		{"EVP_DigestInit_ex", (void **)&crypto.init},
+		{"EVP_DigestUpdate", (void **)&crypto.update},
+		{"EVP_DigestFinal_ex", (void **)&crypto.final},
+		{"EVP_sha256", (void **)&crypto.sha256},
+	};
+
+	crypto_loaded = aims_dynlib_load(names, 1, syms, sizeof(syms) / sizeof(syms[0]));
+}
+
+#define EVP_MD_CTX_new	   (*crypto.ctx_new)
+#define EVP_MD_CTX_free	   (*crypto.ctx_free)
+#define EVP_DigestInit_ex  (*crypto.init)
+#define EVP_DigestUpdate   (*crypto.update)
+#define EVP_DigestFinal_ex (*crypto.final)
+#define EVP_sha256	   (*crypto.sha256)
 
 #define KEY_VERSION	"aims-layer-v1"
 #define CONFIG_FILE_MAX (1u << 20) /* larger configuration files are refused */
@@ -223,6 +260,12 @@ int packages_plan_make(packages_plan *plan, aims_language lang, const char *cons
 	}
 	plan->count = n;
 
+	pthread_once(&crypto_once, crypto_load);
+	if (!crypto_loaded) {
+		rc = aims_error_set(err, AIMS_EUNSUPPORTED,
+				    "libcrypto (libcrypto.so.3) cannot be loaded: install libssl3");
+		goto out;
+	}
 	if (!(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		rc = aims_error_set(err, AIMS_ENOMEM, "cannot start a SHA-256 digest");
 		goto out;
@@ -258,7 +301,8 @@ int packages_plan_make(packages_plan *plan, aims_language lang, const char *cons
 	for (unsigned i = 0; i < digest_len; i++)
 		snprintf(plan->key + 2 * i, 3, "%02x", digest[i]);
 out:
-	EVP_MD_CTX_free(ctx);
+	if (ctx)
+		EVP_MD_CTX_free(ctx);
 	if (rc < 0)
 		packages_plan_free(plan);
 	return rc;

@@ -2,7 +2,6 @@
  * handlers.c - the endpoints of SPEC §8: each turns a request into a
  * reply with the library's calls and the JSON views of runtime/json/.
  */
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +10,7 @@
 #include "aims/dispatch.h"
 #include "aims/json.h"
 #include "aims/validate.h"
+#include "server/mhd.h"
 #include "server/server_int.h"
 
 /* ---- JSON bodies ----------------------------------------------------------- */

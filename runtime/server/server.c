@@ -8,7 +8,6 @@
  * (gate.c). Every reply is JSON except /metrics.
  */
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +19,44 @@
 #include <unistd.h>
 
 #include "aims/e2b.h"
+#include "server/mhd.h"
 #include "server/server_int.h"
+
+/* ---- libmicrohttpd, loaded on first use ------------------------------------ */
+
+mhd_api mhd;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static bool mhd_loaded;
+
+static void mhd_load_once(void)
+{
+	static const char *const names[] = {"libmicrohttpd.so.12"};
+	const aims_dynsym syms[] = {
+		{"MHD_start_daemon", (void **)&mhd.start_daemon},
+		{"MHD_stop_daemon", (void **)&mhd.stop_daemon},
+		{"MHD_quiesce_daemon", (void **)&mhd.quiesce_daemon},
+		{"MHD_get_daemon_info", (void **)&mhd.get_daemon_info},
+		{"MHD_get_connection_info", (void **)&mhd.get_connection_info},
+		{"MHD_lookup_connection_value", (void **)&mhd.lookup_connection_value},
+		{"MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer},
+		{"MHD_add_response_header", (void **)&mhd.add_response_header},
+		{"MHD_queue_response", (void **)&mhd.queue_response},
+		{"MHD_destroy_response", (void **)&mhd.destroy_response},
+	};
+
+	mhd_loaded = aims_dynlib_load(names, 1, syms, sizeof(syms) / sizeof(syms[0]));
+}
+
+int mhd_load(aims_error *err)
+{
+	pthread_once(&mhd_once, mhd_load_once);
+	if (!mhd_loaded)
+		return aims_error_set(
+			err, AIMS_EUNSUPPORTED,
+			"libmicrohttpd (libmicrohttpd.so.12) cannot be loaded: install "
+			"libmicrohttpd12");
+	return 0;
+}
 
 /* ---- Routes --------------------------------------------------------------- */
 
@@ -434,6 +470,10 @@ int aims_server_new(aims_server **out, const aims_server_config *cfg, const aims
 
 	if (!srv)
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	if ((rc = mhd_load(err)) < 0) {
+		free(srv);
+		return rc;
+	}
 	srv->cfg = *cfg;
 	srv->reg = reg;
 	srv->gate.epoll_fd = srv->gate.wake_fd = -1;
