@@ -30,15 +30,15 @@ extern mhd_api mhd;
  * message when it cannot be loaded. */
 int mhd_load(aims_error *err);
 
-#define MHD_start_daemon (*mhd.start_daemon)
-#define MHD_stop_daemon (*mhd.stop_daemon)
-#define MHD_quiesce_daemon (*mhd.quiesce_daemon)
-#define MHD_get_daemon_info (*mhd.get_daemon_info)
-#define MHD_get_connection_info (*mhd.get_connection_info)
-#define MHD_lookup_connection_value (*mhd.lookup_connection_value)
+#define MHD_start_daemon		(*mhd.start_daemon)
+#define MHD_stop_daemon			(*mhd.stop_daemon)
+#define MHD_quiesce_daemon		(*mhd.quiesce_daemon)
+#define MHD_get_daemon_info		(*mhd.get_daemon_info)
+#define MHD_get_connection_info		(*mhd.get_connection_info)
+#define MHD_lookup_connection_value	(*mhd.lookup_connection_value)
 #define MHD_create_response_from_buffer (*mhd.create_response_from_buffer)
-#define MHD_add_response_header (*mhd.add_response_header)
-#define MHD_queue_response (*mhd.queue_response)
-#define MHD_destroy_response (*mhd.destroy_response)
+#define MHD_add_response_header		(*mhd.add_response_header)
+#define MHD_queue_response		(*mhd.queue_response)
+#define MHD_destroy_response		(*mhd.destroy_response)
 
 #endif
