@@ -67,17 +67,17 @@ static void test_cli_exec_backend_e2b(void **state)
 	fake_e2b_reset(fake);
 	fake_e2b_exec_script(fake, lines, 3, 0, 0, FAKE_EXEC_NORMAL, 200);
 	test_run_aims(&run, NULL, NULL, NULL,
-		      (const char *const[]){"exec", "--backend", "e2b", "--json", "-l", "python", "-c",
-					    "print('Hello from E2B')", NULL});
+		      (const char *const[]){"exec", "--backend", "e2b", "--json", "-l", "python",
+					    "-c", "print('Hello from E2B')", NULL});
 	assert_int_equal(run.status, 0);
 	assert_non_null(strstr(run.out, "\"backend\":\t\"e2b\""));
 	assert_null(strstr(run.out, KEY));
 	test_run_free(&run);
 
 	/* A rejected key: a clear error, the key not repeated. */
-	test_run_aims(&run, NULL, NULL, (const char *const[]){"E2B_API_KEY=e2b_ffffffffffffffff", NULL},
-		      (const char *const[]){"exec", "--backend", "e2b", "-l", "python", "-c", "1",
-					    NULL});
+	test_run_aims(
+		&run, NULL, NULL, (const char *const[]){"E2B_API_KEY=e2b_ffffffffffffffff", NULL},
+		(const char *const[]){"exec", "--backend", "e2b", "-l", "python", "-c", "1", NULL});
 	assert_int_equal(run.status, 1);
 	assert_non_null(strstr(run.err, "E2B rejected the API key"));
 	assert_null(strstr(run.err, "e2b_ffffffffffffffff"));
