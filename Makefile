@@ -61,7 +61,7 @@ bench: bench-deps build
 	@if [ -x bench/run ]; then bench/run $(BUILD); else echo "no benchmarks yet"; fi
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format-check: deps
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
