@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "manifest/manifest_int.h"
 
 /* ---- Names ------------------------------------------------------------- */
@@ -104,15 +105,9 @@ int manifest_vproblem(manifest_impl *m, const char *rule, aims_severity severity
 	char message[AIMS_ERROR_MESSAGE_MAX];
 	aims_problem *p;
 
-	if (m->problem_count == m->problem_cap) {
-		size_t cap = m->problem_cap ? m->problem_cap * 2 : 8;
-		aims_problem *problems = realloc(m->problems, cap * sizeof(*problems));
-
-		if (!problems)
-			return AIMS_ENOMEM;
-		m->problems = problems;
-		m->problem_cap = cap;
-	}
+	if (aims_array_reserve((void **)&m->problems, &m->problem_cap, m->problem_count,
+			       sizeof(*m->problems)) < 0)
+		return AIMS_ENOMEM;
 	vsnprintf(message, sizeof(message), fmt, ap);
 	p = &m->problems[m->problem_count];
 	p->rule = rule;

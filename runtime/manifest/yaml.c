@@ -13,6 +13,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/array.h"
 #include "manifest/manifest_int.h"
 
 typedef struct anchor {
@@ -76,15 +77,9 @@ static int add_child(builder *b, aims_yaml_node *child, size_t size)
 
 static int add_anchor(builder *b, const char *name, aims_yaml_node *node, size_t size)
 {
-	if (b->anchor_count == b->anchor_cap) {
-		size_t cap = b->anchor_cap ? b->anchor_cap * 2 : 8;
-		anchor *anchors = realloc(b->anchors, cap * sizeof(*anchors));
-
-		if (!anchors)
-			return AIMS_ENOMEM;
-		b->anchors = anchors;
-		b->anchor_cap = cap;
-	}
+	if (aims_array_reserve((void **)&b->anchors, &b->anchor_cap, b->anchor_count,
+			       sizeof(*b->anchors)) < 0)
+		return AIMS_ENOMEM;
 	b->anchors[b->anchor_count].name = name;
 	b->anchors[b->anchor_count].node = node;
 	b->anchors[b->anchor_count].size = size;
