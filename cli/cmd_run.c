@@ -227,10 +227,13 @@ int cmd_run(int argc, char **argv)
 		if (obj && rc < 0)
 			cJSON_AddStringToObject(obj, "error", err.message);
 		status = cli_print_json(obj, true);
-		if (status == EXIT_OK &&
-		    (rc < 0 || result->refused || (result->exec && !result->exec->success) ||
-		     (result->executor == AIMS_EXECUTOR_FORWARD && result->ran &&
-		      (result->upstream_status < 200 || result->upstream_status > 299))))
+		/* The program's own exit code, as without --json. */
+		if (status == EXIT_OK && rc == 0 && result->exec && result->exec->exit_code > 0)
+			status = result->exec->exit_code;
+		else if (status == EXIT_OK &&
+			 (rc < 0 || result->refused || (result->exec && !result->exec->success) ||
+			  (result->executor == AIMS_EXECUTOR_FORWARD && result->ran &&
+			   (result->upstream_status < 200 || result->upstream_status > 299))))
 			status = EXIT_FAIL;
 		goto out;
 	}

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,12 @@ const char *aims_req_kind_name(aims_req_kind kind)
 bool aims_check_builtin_route(const char *route)
 {
 	return route && strcmp(route, "/api/code/execute") == 0;
+}
+
+bool aims_check_is_builtin(const aims_manifest *m)
+{
+	return m->kind == AIMS_KIND_TASK && aims_check_builtin_route(m->exec_route.str) &&
+	       (!m->exec_target.str || strcasecmp(m->exec_target.str, "api") == 0);
 }
 
 static int add(readiness_impl *r, aims_req_kind kind, const char *name, aims_pos pos, bool met,
@@ -365,8 +372,7 @@ int aims_check_definition(aims_readiness **out, const aims_manifest *m,
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
 	aims_arena_init(&r->arena);
 	r->pub.manifest = m;
-	builtin = m->kind == AIMS_KIND_TASK && aims_check_builtin_route(m->exec_route.str) &&
-		  (!m->exec_target.str || strcmp(m->exec_target.str, "api") == 0);
+	builtin = aims_check_is_builtin(m);
 	if (builtin && (rc = check_builtin(r)) < 0)
 		goto fail;
 	if ((rc = check_declared(r, m, root, builtin)) < 0)

@@ -43,9 +43,10 @@ aims_executor aims_dispatch_executor_for(const aims_manifest *m)
 
 	if (m->kind != AIMS_KIND_TASK)
 		return AIMS_EXECUTOR_LOAD;
+	if (aims_check_is_builtin(m))
+		return AIMS_EXECUTOR_CODE;
 	if (target && strcasecmp(target, "api") == 0 && m->exec_route.str && *m->exec_route.str)
-		return aims_check_builtin_route(m->exec_route.str) ? AIMS_EXECUTOR_CODE
-								   : AIMS_EXECUTOR_FORWARD;
+		return AIMS_EXECUTOR_FORWARD;
 	if ((target && strcasecmp(target, "command") == 0) ||
 	    (m->exec_command.str && *m->exec_command.str))
 		return m->exec_command.str && *m->exec_command.str ? AIMS_EXECUTOR_COMMAND
@@ -145,12 +146,16 @@ static bool find_fence(const char *text, const char **start, size_t *len, aims_l
 			*len = (size_t)(close - body);
 			return true;
 		}
-		/* ```code``` inside a line of prose */
+		/* ```code``` inside a line of prose: searched within the line
+		 * only, so a long text costs linear time */
 		{
-			const char *open = strstr(p, "```"), *close;
+			size_t line_len = eol ? (size_t)(eol - p) : strlen(p);
+			const char *open = memmem(p, line_len, "```", 3), *close = NULL;
 
-			if (open && (!eol || open < eol) && (close = strstr(open + 3, "```")) &&
-			    (!eol || close < eol) && close > open + 3) {
+			if (open)
+				close = memmem(open + 3, line_len - (size_t)(open + 3 - p), "```",
+					       3);
+			if (open && close && close > open + 3) {
 				*start = open + 3;
 				*len = (size_t)(close - open - 3);
 				return true;
@@ -335,6 +340,29 @@ static int merge_over(cJSON *dst, const cJSON *src)
 	return 0;
 }
 
+/* A copy of url without "user:password@" after the scheme. */
+static char *url_without_userinfo(const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *end, *at = NULL;
+	char *copy;
+
+	if (!host)
+		return strdup(url);
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	for (const char *p = host; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last '@' before the path ends the userinfo */
+	if (!at)
+		return strdup(url);
+	if (!(copy = malloc(strlen(url) + 1)))
+		return NULL;
+	memcpy(copy, url, (size_t)(host - url));
+	memcpy(copy + (host - url), at + 1, strlen(at + 1) + 1);
+	return copy;
+}
+
 static const char *http_method(const char *declared)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -355,7 +383,7 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 	const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
 				 NULL};
 	cJSON *body = NULL;
-	char *text = NULL;
+	char *text = NULL, *url = NULL;
 	aims_http_request req;
 	aims_http_response resp;
 	size_t base_len;
@@ -367,6 +395,12 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 				      "execution.method '%.32s' of %s is not GET, POST, PUT, PATCH "
 				      "or DELETE",
 				      m->exec_method.str, m->id.str);
+	if ((!base || !*base) && opts->dry_run) {
+		/* A dry run shows what would be called. */
+		if (!(r->url = strdup(m->exec_route.str)))
+			return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		return 0;
+	}
 	if (!base || !*base)
 		return aims_error_set(
 			err, AIMS_ENOTFOUND,
@@ -382,10 +416,16 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 	base_len = strlen(base);
 	while (base_len && base[base_len - 1] == '/')
 		base_len--;
-	if (!(r->url = malloc(base_len + strlen(m->exec_route.str) + 1)))
+	if (!(url = malloc(base_len + strlen(m->exec_route.str) + 1)))
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
-	memcpy(r->url, base, base_len);
-	memcpy(r->url + base_len, m->exec_route.str, strlen(m->exec_route.str) + 1);
+	memcpy(url, base, base_len);
+	memcpy(url + base_len, m->exec_route.str, strlen(m->exec_route.str) + 1);
+	/* What is shown (results, messages) never carries credentials that
+	 * AIMS_API_BASE may hold (http://user:secret@host). */
+	if (!(r->url = url_without_userinfo(url))) {
+		rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		goto out;
+	}
 
 	/* body = execution.body, then the slots, then the input over them */
 	body = m->exec_body ? aims_json_from_yaml(m->exec_body) : cJSON_CreateObject();
@@ -407,7 +447,7 @@ static int run_forward(aims_dispatch_result *r, const aims_candidate *match, con
 		goto out;
 	aims_http_request_init(&req);
 	req.method = r->method;
-	req.url = r->url;
+	req.url = url;
 	req.headers = headers;
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "DELETE") != 0) {
 		req.body = text;
@@ -437,6 +477,7 @@ out:
 	aims_http_response_free(&resp);
 	cJSON_Delete(body);
 	free(text);
+	free(url);
 	return rc;
 }
 
@@ -456,6 +497,11 @@ int aims_dispatch_run(aims_dispatch_result **out, const aims_manifest *m,
 		aims_dispatch_options_init(&defaults);
 		opts = &defaults;
 	}
+	if (utterance && strlen(utterance) > AIMS_ROUTER_MAX_UTTERANCE)
+		return aims_error_set(err, AIMS_ETOOBIG,
+				      "the utterance is over the limit of %u bytes (send long code "
+				      "in the input's \"code\")",
+				      AIMS_ROUTER_MAX_UTTERANCE);
 	if (input_json && input_len > AIMS_DISPATCH_MAX_INPUT)
 		return aims_error_set(err, AIMS_ETOOBIG, "the input is over the limit of %u bytes",
 				      AIMS_DISPATCH_MAX_INPUT);

@@ -194,7 +194,12 @@ int aims_exec_run(aims_exec_result **out, const aims_exec_request *req, aims_err
 	if ((rc = validate(req, err)) < 0)
 		return rc;
 	switch (aims_exec_resolve_backend(req->backend)) {
-	case AIMS_BACKEND_E2B: return aims_e2b_exec(out, req, err);
+	case AIMS_BACKEND_E2B:
+		/* No key is this server's configuration (503), not E2B
+		 * rejecting one (502). */
+		if ((rc = aims_exec_backend_ready(AIMS_BACKEND_E2B, err)) < 0)
+			return rc;
+		return aims_e2b_exec(out, req, err);
 	case AIMS_BACKEND_LOCAL:
 	case AIMS_BACKEND_AUTO: break;
 	}

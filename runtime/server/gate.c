@@ -18,6 +18,7 @@
 
 struct execution {
 	uint64_t id; /* epoll data: never a pointer that may be freed and reused */
+	bool slot;   /* counted among the running executions */
 	int cancel_fd;
 	int socket_fd;
 	execution *next;
@@ -112,11 +113,53 @@ static bool client_gone(int socket_fd)
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* Creates an execution with its cancel eventfd and links it into the
+ * active list (the lock is held). */
+static int register_watch(execution **out, gate *g, int socket_fd, bool slot, aims_error *err)
+{
+	execution *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	e->id = ++g->next_id;
+	e->slot = slot;
+	e->socket_fd = socket_fd;
+	e->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->cancel_fd < 0) {
+		int saved = errno;
+
+		free(e);
+		return aims_error_set(err, AIMS_EIO, "eventfd: %s", strerror(saved));
+	}
+	e->next = g->active;
+	g->active = e;
+	if (slot)
+		g->running++;
+	else
+		g->watched++;
+	*out = e;
+	return 0;
+}
+
+/* A client that already left cancels at once; one that leaves later is
+ * noticed by the monitor. (A client that half-closes its socket after
+ * its request counts as gone, as with most HTTP servers.) */
+static void watch_socket(gate *g, execution *e)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLRDHUP | EPOLLONESHOT;
+	ev.data.u64 = e->id;
+	if (e->socket_fd >= 0 && epoll_ctl(g->epoll_fd, EPOLL_CTL_ADD, e->socket_fd, &ev) < 0)
+		e->socket_fd = -1; /* not a socket we can watch: no cancel on hang-up */
+	if (e->socket_fd >= 0 && client_gone(e->socket_fd))
+		fire(e->cancel_fd);
+}
+
 int gate_enter(execution **out, gate *g, metrics *m, int socket_fd, aims_error *err)
 {
 	execution *e;
-	struct epoll_event ev;
-	int status = GATE_RUN;
+	int status = GATE_RUN, rc;
 
 	pthread_mutex_lock(&g->lock);
 	if (g->closed) {
@@ -156,34 +199,32 @@ int gate_enter(execution **out, gate *g, metrics *m, int socket_fd, aims_error *
 			return status;
 		}
 	}
-	if (!(e = calloc(1, sizeof(*e)))) {
+	if ((rc = register_watch(&e, g, socket_fd, true, err)) < 0) {
 		pthread_mutex_unlock(&g->lock);
-		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		return rc;
 	}
-	e->id = ++g->next_id;
-	e->socket_fd = socket_fd;
-	e->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (e->cancel_fd < 0) {
-		int saved = errno;
-
-		free(e);
-		pthread_mutex_unlock(&g->lock);
-		return aims_error_set(err, AIMS_EIO, "eventfd: %s", strerror(saved));
-	}
-	e->next = g->active;
-	g->active = e;
-	g->running++;
 	atomic_fetch_add(&m->running, 1);
 	pthread_mutex_unlock(&g->lock);
+	watch_socket(g, e);
+	*out = e;
+	return GATE_RUN;
+}
 
-	/* A client that already left cancels at once; one that leaves later
-	 * is noticed by the monitor. */
-	ev.events = EPOLLRDHUP | EPOLLONESHOT;
-	ev.data.u64 = e->id;
-	if (socket_fd >= 0 && epoll_ctl(g->epoll_fd, EPOLL_CTL_ADD, socket_fd, &ev) < 0)
-		e->socket_fd = -1; /* not a socket we can watch: no cancel on hang-up */
-	if (socket_fd >= 0 && client_gone(socket_fd))
-		fire(e->cancel_fd);
+int gate_watch(execution **out, gate *g, int socket_fd, aims_error *err)
+{
+	execution *e;
+	int rc;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->closed) {
+		pthread_mutex_unlock(&g->lock);
+		return GATE_CLOSED;
+	}
+	rc = register_watch(&e, g, socket_fd, false, err);
+	pthread_mutex_unlock(&g->lock);
+	if (rc < 0)
+		return rc;
+	watch_socket(g, e);
 	*out = e;
 	return GATE_RUN;
 }
@@ -203,8 +244,12 @@ void gate_leave(gate *g, metrics *m, execution *e)
 			*p = e->next;
 			break;
 		}
-	g->running--;
-	atomic_fetch_sub(&m->running, 1);
+	if (e->slot) {
+		g->running--;
+		atomic_fetch_sub(&m->running, 1);
+	} else {
+		g->watched--;
+	}
 	pthread_cond_broadcast(&g->changed);
 	pthread_mutex_unlock(&g->lock);
 	close(e->cancel_fd);
@@ -231,12 +276,12 @@ void gate_drain(gate *g, unsigned ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&g->lock);
-	while (g->running > 0 || g->queued > 0)
+	while (g->running > 0 || g->queued > 0 || g->watched > 0)
 		if (pthread_cond_timedwait(&g->changed, &g->lock, &until) == ETIMEDOUT)
 			break;
 	for (execution *e = g->active; e; e = e->next)
 		fire(e->cancel_fd);
-	while (g->running > 0 || g->queued > 0)
+	while (g->running > 0 || g->queued > 0 || g->watched > 0)
 		pthread_cond_wait(&g->changed, &g->lock);
 	pthread_mutex_unlock(&g->lock);
 }

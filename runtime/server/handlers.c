@@ -398,7 +398,16 @@ static int gated_dispatch(aims_server *srv, const request *req, aims_dispatch_re
 	aims_dispatch_options_init(&opts);
 	opts.root = srv->cfg.root;
 	opts.dry_run = dry_run;
-	if (sandboxed) {
+	if (!sandboxed) {
+		/* No slot, but still canceled when the client leaves or the
+		 * server drains (a forward may wait on another service). */
+		switch (gate_watch(&slot, &srv->gate, req->socket_fd, err)) {
+		case GATE_RUN: break;
+		case GATE_CLOSED: reply_error(r, 503, "the server is shutting down"); return -1;
+		default: reply_error(r, 500, "%s", err->message); return -1;
+		}
+		opts.cancel_fd = execution_cancel_fd(slot);
+	} else {
 		switch (gate_enter(&slot, &srv->gate, &srv->metrics, req->socket_fd, err)) {
 		case GATE_RUN: break;
 		case GATE_FULL:
@@ -418,10 +427,9 @@ static int gated_dispatch(aims_server *srv, const request *req, aims_dispatch_re
 	else
 		rc = aims_dispatch_run(out, m, NULL, utterance, input, input ? strlen(input) : 0,
 				       &opts, err);
-	if (slot) {
+	if (sandboxed)
 		metrics_execution(&srv->metrics, *out && rc == 0 ? (*out)->exec : NULL, rc);
-		gate_leave(&srv->gate, &srv->metrics, slot);
-	}
+	gate_leave(&srv->gate, &srv->metrics, slot);
 	return rc;
 }
 
@@ -486,11 +494,11 @@ int handle_dispatch(aims_server *srv, const request *req, reply *r)
 	if (rc < 0 && r->json)
 		goto out; /* the gate refused: r is filled */
 	if (rc < 0) {
+		/* ENOTFOUND here is configuration (AIMS_API_BASE unset): 503. */
 		reply_error(r,
-			    rc == AIMS_ENOTFOUND && plan ? 404
-			    : rc == AIMS_ECONFLICT	 ? 409
-			    : rc == AIMS_ENOTFOUND	 ? 503
-							 : status_for(rc),
+			    rc == AIMS_ECONFLICT   ? 409
+			    : rc == AIMS_ENOTFOUND ? 503
+						   : status_for(rc),
 			    "%s", err.message);
 	} else if (result->refused) {
 		reply_error(r, 424, "%s is not ready: its requirements are not met (see readiness)",

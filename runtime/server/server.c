@@ -180,11 +180,18 @@ static void reply_free(reply *r)
 
 /* ---- Connections ---------------------------------------------------------- */
 
+/* How much past the body cap is read (and dropped) to answer 413 before
+ * the connection is simply closed, in multiples of the cap. */
+#define DISCARD_FACTOR 4
+
+/* At shutdown, how long replies still being written may take. */
+#define SHUTDOWN_REPLY_MS 2000
+
 typedef struct conn {
 	uint64_t start_ns;
 	aims_buf body;
-	bool too_big;
-	bool replied; /* a reply was queued before the body was read */
+	size_t discarded; /* bytes dropped past the body cap */
+	bool replied;	  /* a reply was queued before the body was read */
 	unsigned status;
 	const char *label;
 	char method[16];
@@ -295,6 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		if (!(cx = calloc(1, sizeof(*cx))))
 			return MHD_NO;
+		atomic_fetch_add(&srv->in_flight, 1);
 		cx->start_ns = now_ns();
 		cx->label = "unmatched";
 		aims_buf_init(&cx->body, srv->cfg.max_body);
@@ -319,15 +327,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!cx->too_big && aims_buf_append(&cx->body, upload_data, *upload_data_size) < 0)
-			cx->too_big = true;
+		size_t size = *upload_data_size;
+
 		*upload_data_size = 0;
+		if (cx->discarded || aims_buf_append(&cx->body, upload_data, size) < 0) {
+			/* Over the cap: libmicrohttpd can only answer once the body
+			 * has ended, so the rest is read and dropped, up to a bound;
+			 * a client that keeps sending past it is cut off. */
+			cx->discarded += size;
+			if (cx->discarded > (size_t)DISCARD_FACTOR * srv->cfg.max_body)
+				return MHD_NO;
+		}
 		return MHD_YES;
 	}
-	if (cx->too_big)
+	if (cx->discarded) {
 		reply_error(&r, 413, "request body over the limit of %zu bytes", srv->cfg.max_body);
-	else
-		dispatch_request(srv, c, cx, url, method, &r);
+		goto respond;
+	}
+	dispatch_request(srv, c, cx, url, method, &r);
 respond:
 	cx->replied = true;
 	cx->status = r.status;
@@ -365,6 +382,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	aims_buf_free(&cx->body);
 	free(cx);
 	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -493,6 +511,7 @@ int aims_server_new(aims_server **out, const aims_server_config *cfg, const aims
 	pthread_mutex_init(&srv->log_lock, NULL);
 	metrics_init(&srv->metrics);
 	atomic_init(&srv->shut_down, false);
+	atomic_init(&srv->in_flight, 0);
 	if ((rc = parse_listen(srv, srv->cfg.listen, err)) < 0)
 		goto fail;
 	if (cfg->token && *cfg->token) {
@@ -582,6 +601,11 @@ void aims_server_shutdown(aims_server *srv)
 		gate_close(&srv->gate);
 		gate_drain(&srv->gate, srv->cfg.drain_ms);
 	}
+	/* Executions are over; let their replies (and other requests being
+	 * answered) reach the clients before the connections close. */
+	for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < SHUTDOWN_REPLY_MS;
+	     waited += 10)
+		usleep(10 * 1000);
 	/* Canceled E2B executions delete their sandboxes themselves; anything
 	 * still alive now (a delete that failed) is deleted here. This is
 	 * final for the process, so only when needed. */

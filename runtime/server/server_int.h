@@ -84,6 +84,7 @@ typedef struct gate {
 	unsigned max_queued;
 	unsigned running;
 	unsigned queued;
+	unsigned watched;  /* work without a slot, watched for cancel */
 	bool closed;	   /* shutting down: no new executions */
 	execution *active; /* running executions, for cancel at shutdown */
 	uint64_t next_id;
@@ -108,9 +109,17 @@ enum { GATE_RUN = 0, GATE_FULL = 1, GATE_CLOSED = 2, GATE_GONE = 3 };
  * queued), or a negative AIMS_E* code.
  */
 int gate_enter(execution **out, gate *g, metrics *m, int socket_fd, aims_error *err);
+/*
+ * Watches the client on socket_fd for work that needs no slot (a forward
+ * to another service): *out gets a cancel eventfd that fires when the
+ * client hangs up or the server drains, like an execution's. Returns
+ * GATE_RUN, GATE_CLOSED, or a negative AIMS_E* code. Give it back with
+ * gate_leave.
+ */
+int gate_watch(execution **out, gate *g, int socket_fd, aims_error *err);
 /* The eventfd that cancels this execution. */
 int execution_cancel_fd(const execution *e);
-/* Gives the slot back. */
+/* Gives the slot (if it took one) and the watch back. */
 void gate_leave(gate *g, metrics *m, execution *e);
 /* Refuses new executions and wakes the queue. */
 void gate_close(gate *g);
@@ -132,6 +141,7 @@ struct aims_server {
 	metrics metrics;
 	gate gate;
 	atomic_bool shut_down;
+	atomic_uint in_flight; /* requests between their first call and completion */
 	pthread_mutex_t log_lock;
 };
 

@@ -138,6 +138,11 @@ static void test_dry_run_and_json(void **state)
 	cJSON_Delete(json);
 	test_run_free(&run);
 
+	/* --json keeps the program's own exit code. */
+	SEED(&run, "run", "run python: import sys; sys.exit(3)", "--json");
+	assert_int_equal(run.status, 3);
+	test_run_free(&run);
+
 	SEED(&run, "run", "good morning", "--json");
 	assert_int_equal(run.status, 1);
 	json = cJSON_Parse(run.out);

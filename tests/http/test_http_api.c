@@ -192,6 +192,21 @@ static void test_body_limits(void **state)
 	/* A configured smaller limit. */
 	start(&f, NULL, 1000);
 	expect_error(&f, "POST", "/api/code/execute", json_header, body, 1001, 413, "1000 bytes");
+	/* A chunked body far past the limit is cut off, not read for ever,
+	 * and the server goes on. */
+	{
+		char url[128];
+		test_http_response resp;
+
+		snprintf(url, sizeof(url), "%s/api/code/execute", f.base);
+		test_http(&resp, "POST", url,
+			  (const char *const[]){"Content-Type: application/json",
+						"Transfer-Encoding: chunked", NULL},
+			  body, 1u << 20, 10000);
+		assert_true(resp.curl_code != 0 || resp.status == 413);
+		test_http_free(&resp);
+		cJSON_Delete(call(&f, "GET", "/healthz", NULL, NULL, 0, 200));
+	}
 	stop(&f);
 	free(body);
 }

@@ -377,6 +377,66 @@ static void test_graceful_shutdown(void **state)
 	stop(&f);
 }
 
+/* A forwarded route without AIMS_API_BASE is the server's configuration:
+ * 503, whether routed or named. */
+static void test_forward_unconfigured(void **state)
+{
+	char *dir = test_tmpdir();
+	fixture f;
+	aims_server_config cfg;
+	aims_error err;
+	cJSON *json;
+
+	(void)state;
+	unsetenv("AIMS_API_BASE");
+	test_write_str(
+		dir, "tasks/widget.md",
+		"---\nid: widget\ntype: task\nname: Widget\ndescription: d\n"
+		"triggers: [send widget]\nexecution: {target: api, route: /api/widgets}\n---\n");
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&f.reg, &err), 0);
+	assert_int_equal(aims_registry_add_path(f.reg, dir, &err), 0);
+	aims_server_config_init(&cfg);
+	cfg.listen = "127.0.0.1:0";
+	assert_int_equal(aims_server_new(&f.srv, &cfg, f.reg, &err), 0);
+	assert_int_equal(aims_server_start(f.srv, &err), 0);
+	snprintf(f.base, sizeof(f.base), "http://127.0.0.1:%u", aims_server_port(f.srv));
+	json = post(&f, "/api/dispatch", "{\"utterance\": \"send widget\"}", 503);
+	assert_non_null(strstr(str(json, "error"), "AIMS_API_BASE"));
+	cJSON_Delete(json);
+	json = post(&f, "/api/dispatch", "{\"id\": \"widget\"}", 503);
+	assert_non_null(strstr(str(json, "error"), "AIMS_API_BASE"));
+	cJSON_Delete(json);
+	stop(&f);
+	test_rmtree(dir);
+	free(dir);
+}
+
+/* Shutdown while an execution runs that ends within the drain time: the
+ * client gets its whole reply. */
+static void test_shutdown_delivers_finished_work(void **state)
+{
+	fixture f;
+	slow_call c;
+	pthread_t thread;
+
+	(void)state;
+	start(&f, 1, 1, 5000);
+	memset(&c, 0, sizeof(c));
+	c.f = &f;
+	c.body = "{\"code\": \"import time; time.sleep(1); print('finished')\"}";
+	c.timeout_ms = 20000;
+	assert_int_equal(pthread_create(&thread, NULL, call_thread, &c), 0);
+	usleep(400 * 1000);
+	aims_server_shutdown(f.srv);
+	pthread_join(thread, NULL);
+	assert_int_equal(c.resp.curl_code, 0);
+	assert_int_equal(c.resp.status, 200);
+	assert_non_null(strstr(c.resp.body, "\"stdout\":\"finished\\n\""));
+	test_http_free(&c.resp);
+	stop(&f);
+}
+
 /* The real binary: prints its port, serves, stops on SIGTERM with 0. */
 static void test_binary_sigterm(void **state)
 {
@@ -442,6 +502,8 @@ int main(void)
 		cmocka_unit_test(test_concurrency_limit),
 		cmocka_unit_test(test_disconnect_cancels),
 		cmocka_unit_test(test_graceful_shutdown),
+		cmocka_unit_test(test_shutdown_delivers_finished_work),
+		cmocka_unit_test(test_forward_unconfigured),
 		cmocka_unit_test(test_binary_sigterm),
 	};
 

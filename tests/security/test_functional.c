@@ -269,11 +269,12 @@ static void request_checks(void **state)
 		req.env = NULL;
 	}
 
-	/* The e2b backend without a key refuses before any network use. */
+	/* The e2b backend without a key refuses before any network use: not
+	 * ready here (configuration), not a key E2B rejected. */
 	aims_error_clear(&err);
 	unsetenv("E2B_API_KEY");
 	req.backend = AIMS_BACKEND_E2B;
-	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_EAUTH);
+	assert_int_equal(aims_exec_run(&r, &req, &err), AIMS_ENOTREADY);
 	assert_non_null(strstr(err.message, "E2B_API_KEY"));
 	assert_null(r);
 }

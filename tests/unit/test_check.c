@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aims/check.h"
+#include "aims/dispatch.h"
 #include "aims/json.h"
 #include "support.h"
 
@@ -204,6 +205,35 @@ static void test_code_task_exception(void **state)
 	aims_manifest_free(m);
 }
 
+/* Built in whatever the case of the target, or with no target: readiness
+ * and dispatch decide by the same rule. */
+static void test_builtin_rule(void **state)
+{
+	aims_manifest *upper =
+		parse("---\nid: up\ntype: task\nexecution: {target: API, route: "
+		      "/api/code/execute}\ndependencies: {env: [AIMS_T_NEVER_SET]}\n---\n");
+	aims_manifest *none = parse("---\nid: none\ntype: task\nexecution: {route: "
+				    "/api/code/execute}\n---\n");
+	aims_manifest *other = parse("---\nid: other\ntype: task\nexecution: {target: command, "
+				     "route: /api/code/execute}\n---\n");
+	aims_readiness *r;
+
+	(void)state;
+	unsetenv("E2B_API_KEY");
+	unsetenv("AIMS_T_NEVER_SET");
+	assert_true(aims_check_is_builtin(upper));
+	assert_true(aims_check_is_builtin(none));
+	assert_false(aims_check_is_builtin(other));
+	r = check(upper);
+	assert_true(r->builtin);
+	assert_true(r->ready); /* the declared env is information only */
+	assert_int_equal(aims_dispatch_executor_for(upper), AIMS_EXECUTOR_CODE);
+	aims_readiness_free(r);
+	aims_manifest_free(upper);
+	aims_manifest_free(none);
+	aims_manifest_free(other);
+}
+
 static void test_cli_check(void **state)
 {
 	test_run run;
@@ -246,7 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env),	      cmocka_unit_test(test_files_and_packages),
 		cmocka_unit_test(test_tool_env_vars), cmocka_unit_test(test_code_task_exception),
-		cmocka_unit_test(test_cli_check),
+		cmocka_unit_test(test_builtin_rule),  cmocka_unit_test(test_cli_check),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

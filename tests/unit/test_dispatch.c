@@ -454,6 +454,62 @@ static void test_find_code(void **state)
 	assert_int_equal(aims_dispatch_find_code(&got, &lang, "x", 99, NULL, &err), AIMS_ENOTFOUND);
 }
 
+static void test_limits_and_secrets(void **state)
+{
+	aims_dispatch_result *r = NULL;
+	aims_dispatch_options opts;
+	aims_error err;
+	size_t big = 64 * 1024;
+	char *utterance = malloc(big + 1);
+
+	(void)state;
+	/* A long utterance is refused before anything scans it. */
+	assert_non_null(utterance);
+	for (size_t i = 0; i < big; i += 4)
+		memcpy(utterance + i, "``\n`", 4);
+	utterance[big] = '\0';
+	aims_dispatch_options_init(&opts);
+	aims_error_clear(&err);
+	assert_int_equal(
+		aims_dispatch_run(&r, def("e2b-sandbox"), NULL, utterance, NULL, 0, &opts, &err),
+		AIMS_ETOOBIG);
+	/* At the limit, the search for code stays linear: it returns. */
+	utterance[AIMS_ROUTER_MAX_UTTERANCE] = '\0';
+	{
+		char *code = NULL;
+		aims_language lang = 0;
+
+		aims_error_clear(&err);
+		aims_dispatch_find_code(&code, &lang, utterance, 0, NULL, &err);
+		free(code);
+	}
+	free(utterance);
+
+	/* Credentials in AIMS_API_BASE never reach the result. */
+	opts.api_base = "http://user:s3cret@127.0.0.1:1";
+	opts.dry_run = true;
+	aims_error_clear(&err);
+	assert_int_equal(aims_dispatch_run(&r, def("notify"), NULL, NULL, NULL, 0, &opts, &err), 0);
+	assert_string_equal(r->url, "http://127.0.0.1:1/notify");
+	aims_dispatch_result_free(r);
+
+	/* A dry run of a forward works without AIMS_API_BASE. */
+	opts.api_base = NULL;
+	unsetenv("AIMS_API_BASE");
+	assert_int_equal(aims_dispatch_run(&r, def("notify"), NULL, NULL, NULL, 0, &opts, &err), 0);
+	assert_false(r->ran);
+	assert_string_equal(r->url, "/notify");
+	aims_dispatch_result_free(r);
+
+	/* Upstream errors name the host, never the credentials. */
+	opts.dry_run = false;
+	opts.api_base = "http://user:s3cret@127.0.0.1:1";
+	aims_error_clear(&err);
+	assert_int_equal(aims_dispatch_run(&r, def("notify"), NULL, NULL, NULL, 0, &opts, &err),
+			 AIMS_EUPSTREAM);
+	assert_null(strstr(err.message, "s3cret"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_load_and_refusals),
 		cmocka_unit_test(test_code_task_exception),
 		cmocka_unit_test(test_find_code),
+		cmocka_unit_test(test_limits_and_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -84,6 +84,13 @@ const char *aims_req_kind_name(aims_req_kind kind);
 bool aims_check_builtin_route(const char *route);
 
 /*
+ * True when m is a task served by a built-in executor: execution.target
+ * `api` (any case; a missing target counts as api) with a built-in route.
+ * Readiness and dispatch both decide by this, so they never disagree.
+ */
+bool aims_check_is_builtin(const aims_manifest *m);
+
+/*
  * Fills the readiness of every candidate of plan (aims_plan_set_missing):
  * a candidate that cannot run gets the names of what it misses. Returns 0
  * or AIMS_ENOMEM.
