@@ -27,7 +27,9 @@ typedef struct fixture {
 	char base[64];
 } fixture;
 
-static void start(fixture *f, unsigned concurrency, unsigned queue, unsigned drain_ms)
+/* Starts a server over the manifests in dir (NULL: the bundled ones). */
+static void start_with(fixture *f, const char *dir, unsigned concurrency, unsigned queue,
+		       unsigned drain_ms)
 {
 	aims_server_config cfg;
 	aims_error err;
@@ -36,8 +38,13 @@ static void start(fixture *f, unsigned concurrency, unsigned queue, unsigned dra
 	unsetenv("AIMS_CODE_BACKEND");
 	aims_error_clear(&err);
 	assert_int_equal(aims_registry_new(&f->reg, &err), 0);
-	assert_int_equal(aims_registry_add_path(f->reg, AIMS_SOURCE_DIR "/skills", &err), 0);
-	assert_int_equal(aims_registry_add_path(f->reg, AIMS_SOURCE_DIR "/tools", &err), 0);
+	if (dir) {
+		assert_int_equal(aims_registry_add_path(f->reg, dir, &err), 0);
+	} else {
+		assert_int_equal(aims_registry_add_path(f->reg, AIMS_SOURCE_DIR "/skills", &err),
+				 0);
+		assert_int_equal(aims_registry_add_path(f->reg, AIMS_SOURCE_DIR "/tools", &err), 0);
+	}
 	aims_server_config_init(&cfg);
 	cfg.listen = "127.0.0.1:0";
 	cfg.max_concurrency = concurrency;
@@ -46,6 +53,11 @@ static void start(fixture *f, unsigned concurrency, unsigned queue, unsigned dra
 	assert_int_equal(aims_server_new(&f->srv, &cfg, f->reg, &err), 0);
 	assert_int_equal(aims_server_start(f->srv, &err), 0);
 	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", aims_server_port(f->srv));
+}
+
+static void start(fixture *f, unsigned concurrency, unsigned queue, unsigned drain_ms)
+{
+	start_with(f, NULL, concurrency, queue, drain_ms);
 }
 
 static void stop(fixture *f)
@@ -383,8 +395,6 @@ static void test_forward_unconfigured(void **state)
 {
 	char *dir = test_tmpdir();
 	fixture f;
-	aims_server_config cfg;
-	aims_error err;
 	cJSON *json;
 
 	(void)state;
@@ -393,14 +403,7 @@ static void test_forward_unconfigured(void **state)
 		dir, "tasks/widget.md",
 		"---\nid: widget\ntype: task\nname: Widget\ndescription: d\n"
 		"triggers: [send widget]\nexecution: {target: api, route: /api/widgets}\n---\n");
-	aims_error_clear(&err);
-	assert_int_equal(aims_registry_new(&f.reg, &err), 0);
-	assert_int_equal(aims_registry_add_path(f.reg, dir, &err), 0);
-	aims_server_config_init(&cfg);
-	cfg.listen = "127.0.0.1:0";
-	assert_int_equal(aims_server_new(&f.srv, &cfg, f.reg, &err), 0);
-	assert_int_equal(aims_server_start(f.srv, &err), 0);
-	snprintf(f.base, sizeof(f.base), "http://127.0.0.1:%u", aims_server_port(f.srv));
+	start_with(&f, dir, 2, 4, 0);
 	json = post(&f, "/api/dispatch", "{\"utterance\": \"send widget\"}", 503);
 	assert_non_null(strstr(str(json, "error"), "AIMS_API_BASE"));
 	cJSON_Delete(json);
