@@ -31,6 +31,10 @@ int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(print
 /* Prints "aims: <what>: <why>" and a pointer to --help. Returns EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The usage error for an option getopt_long refused (unknown, or missing
+ * its value): names the option as given. Returns EXIT_USAGE. */
+int cli_bad_option(const char *command, char **argv);
+
 /* Exit code for a library failure: EXIT_USAGE for internal errors (ENOMEM,
  * EIO), EXIT_FAIL otherwise. */
 int cli_exit_for(int rc);

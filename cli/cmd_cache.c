@@ -149,9 +149,7 @@ int cmd_cache(int argc, char **argv)
 			keep_given = true;
 			break;
 		case 'h': help(); return EXIT_OK;
-		default:
-			return cli_usage_error("cache", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: return cli_bad_option("cache", argv);
 		}
 	}
 	if (optind + 1 != argc)

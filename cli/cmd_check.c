@@ -77,10 +77,7 @@ int cmd_check(int argc, char **argv)
 			help();
 			cli_paths_free(&paths);
 			return EXIT_OK;
-		default:
-			cli_paths_free(&paths);
-			return cli_usage_error("check", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: cli_paths_free(&paths); return cli_bad_option("check", argv);
 		}
 	}
 	if ((code = cli_load_registry(&reg, &paths)) != 0) {

@@ -121,9 +121,7 @@ int cmd_exec(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'h': help(); return EXIT_OK;
-		default:
-			return cli_usage_error("exec", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: return cli_bad_option("exec", argv);
 		}
 	}
 	if (!lang)

@@ -54,10 +54,7 @@ int cmd_list(int argc, char **argv)
 			help();
 			cli_paths_free(&paths);
 			return EXIT_OK;
-		default:
-			cli_paths_free(&paths);
-			return cli_usage_error("list", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: cli_paths_free(&paths); return cli_bad_option("list", argv);
 		}
 	}
 	if (optind < argc) {

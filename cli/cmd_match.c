@@ -347,10 +347,7 @@ int cmd_match(int argc, char **argv)
 			help();
 			cli_paths_free(&paths);
 			return EXIT_OK;
-		default:
-			cli_paths_free(&paths);
-			return cli_usage_error("match", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: cli_paths_free(&paths); return cli_bad_option("match", argv);
 		}
 	}
 	if (optind >= argc) {

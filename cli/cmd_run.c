@@ -75,9 +75,7 @@ static int parse_args(run_args *a, int argc, char **argv)
 		case 'r': a->opts.root = optarg; break;
 		case 'S': cli_paths_add(&a->paths, optarg); break;
 		case 'h': help(); return -1;
-		default:
-			return cli_usage_error("run", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: return cli_bad_option("run", argv);
 		}
 	}
 	if (optind < argc)

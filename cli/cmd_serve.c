@@ -128,10 +128,7 @@ int cmd_serve(int argc, char **argv)
 		case 'S': cli_paths_add(&paths, optarg); break;
 		case 'Q': quiet = true; break;
 		case 'h': help(); goto out;
-		default:
-			code = cli_usage_error("serve", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
-			goto out;
+		default: code = cli_bad_option("serve", argv); goto out;
 		}
 	}
 	if (optind < argc) {

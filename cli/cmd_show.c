@@ -130,10 +130,7 @@ int cmd_show(int argc, char **argv)
 			help();
 			cli_paths_free(&paths);
 			return EXIT_OK;
-		default:
-			cli_paths_free(&paths);
-			return cli_usage_error("show", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+		default: cli_paths_free(&paths); return cli_bad_option("show", argv);
 		}
 	}
 	if (optind + 1 != argc) {

@@ -95,10 +95,7 @@ int cmd_validate(int argc, char **argv)
 		case 'j': format = FORMAT_JSON; break;
 		case 'S': cli_paths_add(&paths, optarg); break;
 		case 'h': help(); goto out;
-		default:
-			code = cli_usage_error("validate", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
-			goto out;
+		default: code = cli_bad_option("validate", argv); goto out;
 		}
 	}
 	for (int i = optind; i < argc; i++)

@@ -2,6 +2,7 @@
  * common.c - helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'aims %s --help'.\n", command);
 	return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *command, char **argv)
+{
+	/* optind is past the option getopt_long refused. */
+	return cli_usage_error(command, "unknown or incomplete option '%s'", argv[optind - 1]);
 }
 
 int cli_exit_for(int rc)
