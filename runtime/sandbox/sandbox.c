@@ -192,23 +192,18 @@ static int userns_missing(check_state *st, int e)
 
 static void run_seccomp_check(void)
 {
-	const struct sock_fprog *prog;
-	aims_error err;
-	uint32_t action = SECCOMP_RET_ERRNO;
+	uint32_t errno_action = SECCOMP_RET_ERRNO, kill_action = SECCOMP_RET_KILL_PROCESS;
 
-	aims_error_clear(&err);
+	/* The actions the filter uses: ERRNO, and KILL_PROCESS (Linux 4.14)
+	 * for other ABIs. */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0) {
+	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &errno_action) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &kill_action) < 0) {
 		seccomp_check.rc = AIMS_EUNSUPPORTED;
 		snprintf(seccomp_check.message, sizeof(seccomp_check.message),
 			 "seccomp filters are not available in this kernel (%s): "
 			 "refusing to run code without them",
 			 strerror(errno));
-		return;
-	}
-	if (sandbox_seccomp_program(&prog, &err) < 0) {
-		seccomp_check.rc = err.code;
-		snprintf(seccomp_check.message, sizeof(seccomp_check.message), "%s", err.message);
 		return;
 	}
 	sandbox_cgroup_kind();
@@ -739,7 +734,6 @@ static int describe(aims_exec_result *r, const run_state *st, const child_record
 
 int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aims_error *err)
 {
-	const struct sock_fprog *prog = NULL;
 	cgroup_slot *slot = NULL;
 	cgroup_counters before, after;
 	child_args args;
@@ -769,8 +763,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 
-	if ((rc = seccomp_ready(err)) < 0 || (rc = validate(cfg, err)) < 0 ||
-	    (rc = sandbox_seccomp_program(&prog, err)) < 0)
+	if ((rc = seccomp_ready(err)) < 0 || (rc = validate(cfg, err)) < 0)
 		goto out;
 	pthread_once(&plans.once, build_plans);
 
@@ -788,7 +781,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.plan_len = plans.len;
 	args.dev_plan = plans.dev;
 	args.dev_plan_len = plans.dev_len;
-	args.seccomp = prog;
+	args.seccomp = sandbox_seccomp_program();
 	snprintf(args.tmp_opts, sizeof(args.tmp_opts), "size=%" PRIu64 ",nr_inodes=16384,mode=1777",
 		 cfg->tmpfs_bytes);
 	snprintf(args.work_opts, sizeof(args.work_opts),

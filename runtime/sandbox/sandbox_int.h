@@ -13,11 +13,10 @@
 
 #include "aims/sandbox.h"
 
-/* ---- seccomp.c: the filter, built once with libseccomp in the parent ---- */
+/* ---- seccomp.c: the filter, built with libseccomp at build time ---- */
 
-/* Returns the compiled BPF program (built once, immutable afterwards), or
- * fails with AIMS_EUNSUPPORTED / AIMS_ENOMEM. Thread-safe. */
-int sandbox_seccomp_program(const struct sock_fprog **out, aims_error *err);
+/* The BPF program (static, immutable). */
+const struct sock_fprog *sandbox_seccomp_program(void);
 
 /* ---- cgroup.c: limits through cgroups, reused between runs ---- */
 

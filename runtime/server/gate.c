@@ -158,7 +158,7 @@ static void watch_socket(gate *g, execution *e)
 
 int gate_enter(execution **out, gate *g, metrics *m, int socket_fd, aims_error *err)
 {
-	execution *e;
+	execution *e = NULL;
 	int status = GATE_RUN, rc;
 
 	pthread_mutex_lock(&g->lock);
@@ -212,7 +212,7 @@ int gate_enter(execution **out, gate *g, metrics *m, int socket_fd, aims_error *
 
 int gate_watch(execution **out, gate *g, int socket_fd, aims_error *err)
 {
-	execution *e;
+	execution *e = NULL;
 	int rc;
 
 	pthread_mutex_lock(&g->lock);

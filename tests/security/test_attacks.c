@@ -249,6 +249,28 @@ static void files_bash_only_system_dirs(void **state)
 	outcome_free(&o);
 }
 
+/* The host's root is detached before the program starts (child.c does it
+ * in a helper and waits only until the mount point is free): the
+ * program's first look at its mount table finds only the sandbox's own
+ * mounts, none left of the old root. */
+static void host_mounts_are_detached(void **state)
+{
+	(void)state;
+	require_sandbox();
+	attack(AIMS_LANG_PYTHON,
+	       "import os\n"
+	       "mine = ('/usr', '/etc', '/proc', '/dev', '/tmp', '/sandbox', '/bin', '/sbin',\n"
+	       "        '/lib', '/lib32', '/lib64', '/libx32')\n"
+	       "for line in open('/proc/self/mountinfo'):\n"
+	       "    point = line.split()[4]\n"
+	       "    ok = point == '/' or any(point == d or point.startswith(d + '/') for d in "
+	       "mine)\n"
+	       "    print(('BLOCKED ' if ok else 'ESCAPED ') + point)\n"
+	       "print(('ESCAPED' if os.path.exists('/.old-root') else 'BLOCKED') + ' "
+	       "/.old-root')\n",
+	       NULL);
+}
+
 static void secrets_parent_proc_environ(void **state)
 {
 	char env_pid[32];
@@ -780,6 +802,7 @@ int main(void)
 		cmocka_unit_test(files_python_checkout_and_home),
 		cmocka_unit_test(files_node_etc_shadow),
 		cmocka_unit_test(files_bash_only_system_dirs),
+		cmocka_unit_test(host_mounts_are_detached),
 		cmocka_unit_test(secrets_parent_proc_environ),
 		cmocka_unit_test(secrets_env_not_inherited),
 		cmocka_unit_test(writes_bash_system_dirs),
