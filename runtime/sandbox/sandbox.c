@@ -818,6 +818,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.file_size = cfg->file_size;
 	args.nofile = cfg->nofile;
 	args.in_host_root = root;
+	args.new_network = !cfg->share_network;
 
 	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids, err)) < 0)
 		goto out;
@@ -842,11 +843,10 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 
 	start = now_ms();
 	/* Exit signal 0: no SIGCHLD for the caller; waited for with __WALL. */
-	pid = (pid_t)syscall(
-		SYS_clone,
-		(cfg->share_network ? namespaces & ~(unsigned long)CLONE_NEWNET : namespaces) |
-			CLONE_PIDFD,
-		NULL, &st.pidfd, NULL, 0);
+	/* Without the network namespace: the child's helper creates it
+	 * while the child builds its root (child.c). */
+	pid = (pid_t)syscall(SYS_clone, (namespaces & ~(unsigned long)CLONE_NEWNET) | CLONE_PIDFD,
+			     NULL, &st.pidfd, NULL, 0);
 	if (pid == 0)
 		sandbox_child_main(&args);
 	if (pid < 0) {

@@ -66,6 +66,7 @@ typedef enum {
 	STEP_SIGNALS,
 	STEP_CGROUP_JOIN,
 	STEP_CGROUP_NS,
+	STEP_NETWORK,
 	STEP_MOUNT_PRIVATE,
 	STEP_ROOT_TMPFS,
 	STEP_BIND,
@@ -160,6 +161,7 @@ typedef struct child_args {
 	uint64_t cpu_seconds, file_size, memory_fallback;
 	uint32_t nofile, pids_fallback;
 	bool in_host_root; /* the caller is root: drop supplementary groups */
+	bool new_network;  /* a network namespace of its own (not share_network) */
 } child_args;
 
 /* The staging mount point of the new root, in the child's mount namespace. */
