@@ -369,7 +369,9 @@ static void detach_old_root(void)
 		detach();
 	}
 	/* The state is read before rmdir: when the detach was done by then,
-	 * rmdir must succeed. */
+	 * rmdir must succeed. While the helper runs, errno means nothing (it
+	 * shares ours: a futex call of its own may have set it), so a failed
+	 * rmdir is only retried; once it is done, errno is ours again. */
 	for (;;) {
 		int state = atomic_load(&helper.detach);
 
@@ -379,7 +381,7 @@ static void detach_old_root(void)
 		}
 		if (rmdir(OLD_ROOT) == 0)
 			break;
-		if (state != HELPER_BUSY || (errno != EBUSY && errno != EINTR))
+		if (state == HELPER_DONE)
 			fail(STEP_PIVOT_ROOT, 2);
 		sched_yield();
 	}
