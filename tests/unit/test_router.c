@@ -10,6 +10,7 @@
 #include "aims/json.h"
 #include "aims/registry.h"
 #include "aims/router.h"
+#include "router/router_int.h"
 #include "support.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -196,6 +197,58 @@ static void test_checked_phrases_compile(void **state)
 	assert_int_equal(stats.compiled, 5);
 	aims_router_free(eager);
 	fixture_close(&f);
+}
+
+/* aims_router_check_trigger takes a shortcut for plain phrases (short
+ * ASCII without braces): it must answer as the full parse does, and every
+ * phrase it passes must compile, at the edges of the shortcut too. */
+static void test_check_shortcut_agrees(void **state)
+{
+	static const char alphabet[] = "aZ9 '\t.-_{}?!\x01\x1c";
+	pcre2_compile_context *context = trigger_compile_context();
+	char t[80];
+	unsigned seed = 12345;
+
+	(void)state;
+	assert_non_null(context);
+	for (int n = 0; n < 6000; n++) {
+		size_t len = 1 + (size_t)(n % 70);
+		trigger_parse full;
+		aims_error err;
+		int expect, got;
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		t[len] = '\0';
+		if (n % 7 == 0)
+			memset(t, '\'', len); /* the widest character */
+		if (n % 11 == 0)
+			t[len - 1] = 'x';
+		aims_error_clear(&err);
+		expect =
+			trigger_parse_text(&full, t, TRIGGER_CHECK_ONLY, context, NULL, NULL, &err);
+		if (expect == 0)
+			trigger_parse_free(&full);
+		aims_error_clear(&err);
+		got = aims_router_check_trigger(t, NULL, &err);
+		if (got != expect)
+			fail_msg("'%s': check %d, full parse %d", t, got, expect);
+		if (got == 0) {
+			pcre2_code *code;
+
+			assert_int_equal(trigger_parse_text(&full, t, 0, context, NULL, NULL, &err),
+					 0);
+			code = trigger_compile(&full, context, false, NULL, &err);
+			if (!code)
+				fail_msg("'%s' passed the check but does not compile: %s", t,
+					 err.message);
+			pcre2_code_free(code);
+			trigger_parse_free(&full);
+		}
+	}
+	pcre2_compile_context_free(context);
 }
 
 static void test_check_invalid_offsets(void **state)
@@ -844,6 +897,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_valid),
 		cmocka_unit_test(test_checked_phrases_compile),
+		cmocka_unit_test(test_check_shortcut_agrees),
 		cmocka_unit_test(test_check_invalid_offsets),
 		cmocka_unit_test(test_check_offset_may_be_null),
 		cmocka_unit_test(test_phrase_matching),
