@@ -321,6 +321,9 @@ static void detach(void)
 
 static int helper_main(void *arg)
 {
+	/* Our working directory is the caller's, somewhere in the host tree:
+	 * "/" follows the root through pivot_root, nothing else does. */
+	(void)!chdir("/");
 	if (arg)
 		make_network();
 	while (atomic_load(&helper.go) == 0)
