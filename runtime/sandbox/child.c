@@ -48,6 +48,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox_int.h"
@@ -73,6 +74,7 @@ static const char *const step_names[] = {
 	[STEP_CGROUP_JOIN] = "joining the run's cgroups",
 	[STEP_CGROUP_NS] = "entering a cgroup namespace",
 	[STEP_NETWORK] = "creating the network namespace",
+	[STEP_DUMPABLE] = "making the init's memory private",
 	[STEP_MOUNT_PRIVATE] = "making mounts private",
 	[STEP_ROOT_TMPFS] = "mounting the root tmpfs",
 	[STEP_BIND] = "bind-mounting a system directory",
@@ -275,18 +277,21 @@ static int make_parents(const char *path)
 enum { HELPER_BUSY, HELPER_DONE, HELPER_FAILED };
 
 static struct {
+	pid_t pid;	       /* 0: not started, or gone */
 	atomic_int net;	       /* HELPER_*: the network namespace */
 	atomic_int net_fd;     /* it, open */
 	atomic_int go;	       /* futex word: 1 once the old root may go */
 	atomic_int detach;     /* HELPER_*: the old root */
 	atomic_int net_err;    /* errno of a failure (errno itself is */
 	atomic_int detach_err; /* shared: same thread-local storage) */
-	bool started;
 } helper;
 
-static void futex_wait(atomic_int *word, int value)
+/* Sleeps while *word == value, at most ms milliseconds (0: no limit). */
+static void futex_wait(atomic_int *word, int value, long ms)
 {
-	syscall(SYS_futex, (int *)word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+	struct timespec limit = {ms / 1000, (ms % 1000) * 1000000};
+
+	syscall(SYS_futex, (int *)word, FUTEX_WAIT_PRIVATE, value, ms ? &limit : NULL, NULL, 0);
 }
 
 static void futex_wake(atomic_int *word)
@@ -321,27 +326,47 @@ static void detach(void)
 
 static int helper_main(void *arg)
 {
-	/* Our working directory is the caller's, somewhere in the host tree:
-	 * "/" follows the root through pivot_root, nothing else does. */
+	uint64_t all = ~(uint64_t)0;
+
+	/* Only SIGKILL and SIGSTOP reach it (the program may share its uid:
+	 * see sandbox_child_main). Our working directory is the caller's,
+	 * somewhere in the host tree: "/" follows the root through
+	 * pivot_root, nothing else does. */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
 	(void)!chdir("/");
 	if (arg)
 		make_network();
 	while (atomic_load(&helper.go) == 0)
-		futex_wait(&helper.go, 0);
+		futex_wait(&helper.go, 0, 0);
 	detach();
 	return 0;
 }
 
 static void start_helper(const child_args *a, char *stack_top)
 {
+	pid_t pid;
+
 	atomic_store(&helper.net, a->new_network ? HELPER_BUSY : HELPER_DONE);
 	atomic_store(&helper.net_fd, -1);
 	atomic_store(&helper.go, 0);
 	atomic_store(&helper.detach, HELPER_BUSY);
-	helper.started = clone(helper_main, stack_top, CLONE_VM | CLONE_FILES | SIGCHLD,
-			       a->new_network ? (void *)a : NULL) > 0;
-	if (!helper.started && a->new_network)
+	pid = clone(helper_main, stack_top, CLONE_VM | CLONE_FILES | SIGCHLD,
+		    a->new_network ? (void *)a : NULL);
+	helper.pid = pid > 0 ? pid : 0;
+	if (!helper.pid && a->new_network)
 		make_network();
+}
+
+/* True once the helper has left, reaped here (killed by the OOM killer or
+ * by a host process of the caller's uid, say): its work is then ours. */
+static bool helper_gone(void)
+{
+	int status;
+
+	if (helper.pid && waitpid(helper.pid, &status, WNOHANG | __WALL) == 0)
+		return false;
+	helper.pid = 0;
+	return true;
 }
 
 /* Enters the helper's network namespace. */
@@ -351,8 +376,12 @@ static void enter_network(const child_args *a)
 
 	if (!a->new_network)
 		return;
-	while ((state = atomic_load(&helper.net)) == HELPER_BUSY)
-		futex_wait(&helper.net, HELPER_BUSY);
+	while ((state = atomic_load(&helper.net)) == HELPER_BUSY) {
+		if (helper_gone())
+			make_network();
+		else
+			futex_wait(&helper.net, HELPER_BUSY, 10);
+	}
 	if (state == HELPER_FAILED) {
 		errno = atomic_load(&helper.net_err);
 		fail(STEP_NETWORK, 0);
@@ -365,7 +394,7 @@ static void enter_network(const child_args *a)
 
 static void detach_old_root(void)
 {
-	if (helper.started) {
+	if (helper.pid) {
 		atomic_store(&helper.go, 1);
 		futex_wake(&helper.go);
 	} else {
@@ -386,7 +415,10 @@ static void detach_old_root(void)
 			break;
 		if (state == HELPER_DONE)
 			fail(STEP_PIVOT_ROOT, 2);
-		sched_yield();
+		if (helper_gone() && atomic_load(&helper.detach) == HELPER_BUSY)
+			detach();
+		else
+			sched_yield();
 	}
 }
 
@@ -668,6 +700,14 @@ void sandbox_child_main(const child_args *a)
 
 	status_fd = a->status_fd;
 	reset_signals();
+	/* No core dump, and a memory nobody of our uid may read or write
+	 * (/proc/<pid>/mem, environ): for a caller that is not root, the
+	 * program runs as the caller's own uid on the host, and our memory
+	 * is the helper's too. Set again below: a change of credentials may
+	 * reset it. */
+	set_limit(RLIMIT_CORE, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(STEP_DUMPABLE, 0);
 	/* Dies with the calling thread; the sync pipe covers the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(STEP_PDEATHSIG, 2);
@@ -702,7 +742,6 @@ void sandbox_child_main(const child_args *a)
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(STEP_CGROUP_NS, 0);
 
-	set_limit(RLIMIT_CORE, 0, 0);
 	set_limit(RLIMIT_CPU, a->cpu_seconds, a->cpu_seconds + 1);
 	set_limit(RLIMIT_FSIZE, a->file_size, a->file_size);
 	set_limit(RLIMIT_NOFILE, a->nofile, a->nofile);
@@ -719,6 +758,8 @@ void sandbox_child_main(const child_args *a)
 	watch_parent();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(STEP_NO_NEW_PRIVS, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(STEP_DUMPABLE, 1);
 
 	/* vfork-like: the program shares our memory (no page tables copied)
 	 * on its own stack, and we sleep until its execve. */

@@ -37,20 +37,28 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
 		   const char *const *argv)
 {
+	const char *args[64];
+	size_t n = 0;
+
+	args[n++] = AIMS_BINARY;
+	for (; argv && argv[n - 1] && n < 63; n++)
+		args[n] = argv[n - 1];
+	args[n] = NULL;
+	test_run_program(run, cwd, stdin_data, env, args);
+}
+
+void test_run_program(test_run *run, const char *cwd, const char *stdin_data,
+		      const char *const *env, const char *const *argv)
+{
 	int in[2], out[2], err[2];
 	posix_spawn_file_actions_t fa;
-	char *args[64];
 	char **envp;
-	size_t n = 0, envc = 0, out_cap = 0, err_cap = 0;
+	size_t envc = 0, out_cap = 0, err_cap = 0;
 	size_t in_len = stdin_data ? strlen(stdin_data) : 0, in_off = 0;
 	pid_t pid;
 	int status;
 
 	memset(run, 0, sizeof(*run));
-	args[n++] = (char *)AIMS_BINARY;
-	for (; argv && argv[n - 1] && n < 63; n++)
-		args[n] = (char *)argv[n - 1];
-	args[n] = NULL;
 
 	for (char **e = environ; *e; e++)
 		envc++;
@@ -81,7 +89,7 @@ void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	assert_int_equal(posix_spawn(&pid, AIMS_BINARY, &fa, NULL, args, envp), 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, envp), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	free(envp);
 	close(in[0]);

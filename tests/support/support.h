@@ -25,6 +25,9 @@ typedef struct test_run {
  * Fails the test on a system error. */
 void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
 		   const char *const *argv);
+/* The same for any program: argv[0] is its path. */
+void test_run_program(test_run *run, const char *cwd, const char *stdin_data,
+		      const char *const *env, const char *const *argv);
 void test_run_free(test_run *run);
 
 /* Creates a fresh temporary directory; returns its malloc'd path. */
