@@ -16,7 +16,7 @@ DEPS = cmd/cmake:cmake cmd/pkg-config:pkg-config cmd/cc:gcc cmd/clang-format:cla
        pc/libmicrohttpd:libmicrohttpd-dev pc/libseccomp:libseccomp-dev pc/cmocka:libcmocka-dev \
        pc/libcrypto:libssl-dev py/pip:python3-pip cmd/npm:npm \
        cmd/python3:python3 cmd/node:nodejs cmd/bash:bash cmd/dpkg-deb:dpkg \
-       cmd/valgrind:valgrind cmd/curl:curl \
+       cmd/valgrind:valgrind cmd/curl:curl cmd/setpriv:util-linux \
        cmd/clang:clang file/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 BENCH_DEPS = cmd/bwrap:bubblewrap py/yaml:python3-yaml cmd/wrk:wrk cmd/hyperfine:hyperfine
 

@@ -700,14 +700,7 @@ void sandbox_child_main(const child_args *a)
 
 	status_fd = a->status_fd;
 	reset_signals();
-	/* No core dump, and a memory nobody of our uid may read or write
-	 * (/proc/<pid>/mem, environ): for a caller that is not root, the
-	 * program runs as the caller's own uid on the host, and our memory
-	 * is the helper's too. Set again below: a change of credentials may
-	 * reset it. */
-	set_limit(RLIMIT_CORE, 0, 0);
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fail(STEP_DUMPABLE, 0);
+	set_limit(RLIMIT_CORE, 0, 0); /* for the helper too */
 	/* Dies with the calling thread; the sync pipe covers the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(STEP_PDEATHSIG, 2);
@@ -728,6 +721,14 @@ void sandbox_child_main(const child_args *a)
 	/* First byte: the uid/gid maps are written. */
 	if (read(FD_SYNC, &byte, 1) != 1)
 		_exit(126); /* the parent gave up */
+	/* A memory nobody of our uid may read or write (/proc/<pid>/mem,
+	 * environ): for a caller that is not root the program runs as the
+	 * caller's own uid on the host, and our memory is the helper's too.
+	 * Not before the maps: a caller that is not root writes them through
+	 * /proc/<pid>, which a non-dumpable process gives to root. Set again
+	 * before the program starts: a change of credentials may reset it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(STEP_DUMPABLE, 0);
 	join_cgroups(a);
 	become_sandbox_user(a);
 	build_root(a);
