@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "aims/sandbox.h"
+#include "core/array.h"
 #include "packages_int.h"
 
 #define META_MAX       (64u << 10)
@@ -139,6 +141,7 @@ static int open_cache(char **out, aims_error *err)
 {
 	static const char *const subdirs[] = {"layers", "locks", "tmp"};
 	char path[PATH_MAX];
+	struct stat st;
 	char *dir = NULL;
 	int rc;
 
@@ -148,6 +151,15 @@ static int open_cache(char **out, aims_error *err)
 		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
 		if ((rc = make_dirs(path, err)) < 0)
 			goto out;
+	}
+	/* tmp/ holds layers being built, writable by the sandbox user (host
+	 * nobody when the caller is root): others may pass through to the
+	 * random name they are given, not list it, so no other process of
+	 * that uid can find a tree while root settles it. */
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	if ((stat(path, &st) < 0 || (st.st_mode & 07777) != 0711) && chmod(path, 0711) < 0) {
+		rc = aims_error_set(err, AIMS_EIO, "cannot protect %s: %s", path, strerror(errno));
+		goto out;
 	}
 	if ((rc = check_traversable(dir, err)) < 0)
 		goto out;
@@ -177,7 +189,11 @@ static int walk(char *path, size_t len, int depth, walk_fn fn, void *ctx)
 	if (fn(path, &st, false, ctx) < 0)
 		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		if (depth > WALK_DEPTH_MAX || !(d = opendir(path)))
+		if (depth > WALK_DEPTH_MAX) {
+			errno = ELOOP;
+			return -1;
+		}
+		if (!(d = opendir(path)))
 			return -1;
 		while ((e = readdir(d)) != NULL) {
 			size_t name_len = strlen(e->d_name);
@@ -185,6 +201,7 @@ static int walk(char *path, size_t len, int depth, walk_fn fn, void *ctx)
 			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 				continue;
 			if (len + 1 + name_len >= PATH_MAX) {
+				errno = ENAMETOOLONG;
 				rc = -1;
 				continue;
 			}
@@ -212,18 +229,128 @@ static int walk_tree(const char *root, walk_fn fn, void *ctx)
 	return walk(path, len, 0, fn, ctx);
 }
 
-static int remove_entry(const char *path, const struct stat *st, bool after, void *ctx)
+/* The first entry of the directory fd (not . or ..) into name; false
+ * when it is empty (or unreadable: then errno is set). */
+static bool first_entry(int fd, char name[NAME_MAX + 1])
 {
-	(void)ctx;
-	if (!after) /* a directory without u+w (an unpacked tree) */
-		return S_ISDIR(st->st_mode) && (st->st_mode & 0700) != 0700 ? chmod(path, 0700) : 0;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+	int copy = dup(fd);
+	DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
+	struct dirent *e;
+	bool found = false;
+
+	if (!d) {
+		if (copy >= 0)
+			close(copy);
+		return false;
+	}
+	rewinddir(d); /* the copy shares fd's offset */
+	errno = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(name, NAME_MAX + 1, "%s", e->d_name);
+		found = true;
+		break;
+	}
+	closedir(d);
+	return found;
 }
 
-/* rm -rf, without a shell. */
+typedef struct entered {
+	char *name; /* the directory entered, in its parent */
+	dev_t dev;  /* the parent, to check the way back up */
+	ino_t ino;
+} entered;
+
+/*
+ * rm -rf, without a shell and without a limit of depth or path length (an
+ * install's tree is the package's to shape; one that walk() cannot settle
+ * must still go). One directory is open at a time: entered by name with
+ * openat(O_NOFOLLOW), left by "..", which must be the directory it was
+ * entered from; its entries are removed as they are met, unreadable
+ * directories made readable first. Every step removes an entry, enters a
+ * directory or leaves one: it ends.
+ */
 static int remove_tree(const char *path)
 {
-	return walk_tree(path, remove_entry, NULL);
+	entered *stack = NULL;
+	size_t depth = 0, cap = 0;
+	char name[NAME_MAX + 1];
+	struct stat st;
+	int fd, rc = -1;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+	if (((st.st_mode & 0700) != 0700 && chmod(path, 0700) < 0) ||
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	for (;;) {
+		if (first_entry(fd, name)) {
+			struct stat here;
+			int sub;
+
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT)
+					continue;
+				break;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				if (unlinkat(fd, name, 0) < 0 && errno != ENOENT)
+					break;
+				continue;
+			}
+			if (((st.st_mode & 0700) != 0700 && fchmodat(fd, name, 0700, 0) < 0) ||
+			    fstat(fd, &here) < 0 ||
+			    aims_array_reserve((void **)&stack, &cap, depth, sizeof(*stack)) < 0 ||
+			    !(stack[depth].name = strdup(name)))
+				break;
+			stack[depth].dev = here.st_dev;
+			stack[depth].ino = here.st_ino;
+			if ((sub = openat(fd, name,
+					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+				free(stack[depth].name);
+				break;
+			}
+			depth++;
+			close(fd);
+			fd = sub;
+			continue;
+		}
+		if (errno)
+			break; /* unreadable */
+		if (depth == 0) {
+			rc = 0;
+			break;
+		}
+		{
+			int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct stat there;
+
+			close(fd);
+			fd = up;
+			depth--;
+			if (up < 0 || fstat(up, &there) < 0 || there.st_dev != stack[depth].dev ||
+			    there.st_ino != stack[depth].ino) {
+				free(stack[depth].name);
+				break; /* moved while we were inside */
+			}
+			if (unlinkat(fd, stack[depth].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+				free(stack[depth].name);
+				break;
+			}
+			free(stack[depth].name);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	while (depth > 0)
+		free(stack[--depth].name);
+	free(stack);
+	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
 }
 
 /* After an install: the tree belongs to the caller (not to the sandbox
@@ -392,7 +519,7 @@ static int build(aims_packages_layer *layer, const char *cache, const packages_p
 	snprintf(path, sizeof(path), "%s/layer", tmp);
 	snprintf(scratch, sizeof(scratch), "%s/scratch", tmp);
 	/* The sandbox user writes the layer (and apt's downloads). */
-	if (chmod(tmp, 0755) < 0 || mkdir(path, 0755) < 0 || mkdir(scratch, 0755) < 0 ||
+	if (chmod(tmp, 0711) < 0 || mkdir(path, 0755) < 0 || mkdir(scratch, 0755) < 0 ||
 	    (geteuid() == 0 && (chown(path, HOST_NOBODY, HOST_NOBODY) < 0 ||
 				chown(scratch, HOST_NOBODY, HOST_NOBODY) < 0))) {
 		rc = aims_error_set(err, AIMS_EIO, "cannot prepare %s: %s", tmp, strerror(errno));
@@ -402,8 +529,11 @@ static int build(aims_packages_layer *layer, const char *cache, const packages_p
 				   err)) < 0)
 		goto out;
 	if (remove_tree(scratch) < 0 || walk_tree(path, settle_entry, &size) < 0) {
-		rc = aims_error_set(err, AIMS_EIO, "cannot settle the new layer in %s: %s", tmp,
-				    strerror(errno));
+		/* (Removed below, however deep.) */
+		rc = aims_error_set(err, AIMS_EINSTALL,
+				    "cannot settle the installed files: %s (trees deeper than %d "
+				    "directories or with paths over %d bytes are refused)",
+				    strerror(errno), WALK_DEPTH_MAX, PATH_MAX);
 		goto out;
 	}
 	if ((rc = write_meta(tmp, plan, size, env, err)) < 0)

@@ -327,6 +327,34 @@ static void failing_installs_are_reported(void **state)
 		setenv("AIMS_PIP_INDEX_URL", w.wheels, 1);
 	}
 
+	/* A package 300 directories deep: refused, and removed whole (an
+	 * earlier walk stopped at 256 and left it in tmp/ for ever). */
+	{
+		static const char deep_wheel[] =
+			"import sys, zipfile\n"
+			"out = sys.argv[1]\n"
+			"info = 'aims_deep-1.0.dist-info'\n"
+			"deep = 'aims_deep/' + 'd/' * 300 + 'leaf.py'\n"
+			"files = {'aims_deep/__init__.py': '', deep: 'x = 1\\n',\n"
+			"         info + '/METADATA': 'Metadata-Version: 2.1\\nName: "
+			"aims-deep\\n'\n"
+			"                             'Version: 1.0\\n',\n"
+			"         info + '/WHEEL': 'Wheel-Version: 1.0\\nGenerator: "
+			"aims-tests\\n'\n"
+			"                          'Root-Is-Purelib: true\\nTag: "
+			"py3-none-any\\n',\n"
+			"         info + '/RECORD': ''}\n"
+			"with zipfile.ZipFile(out + '/aims_deep-1.0-py3-none-any.whl', 'w') as z:\n"
+			"    for path, text in files.items():\n"
+			"        z.writestr(path, text)\n";
+		const char *argv[] = {"/usr/bin/python3", "-c", deep_wheel, w.wheels, NULL};
+
+		test_run_tool(argv, NULL);
+		expect_failure(AIMS_LANG_PYTHON, "print(1)", "aims-deep", AIMS_EINSTALL,
+			       (const char *const[]){"cannot settle the installed files",
+						     "deeper than 256", NULL});
+	}
+
 	setenv("AIMS_INSTALL_TIMEOUT_MS", "1500", 1);
 	test_make_npm_package(w.npm, "aims-slow", "1.0.0", "",
 			      "{\"postinstall\": \"node -e \\\"setTimeout(() => 0, 60000)\\\"\"}");
