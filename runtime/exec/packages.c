@@ -4,6 +4,7 @@
  * shell or option syntax, environment markers) is refused with the name.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "aims/exec.h"
 
@@ -162,6 +163,24 @@ static bool bash_ok(const char *s)
 	return n > 0 && s[n] == '\0' && is_alnum(s[0]);
 }
 
+/* True when s ends like an archive: npm and pip read such a name as a
+ * file to install ("evil.tgz", "foo==1.tar.gz"). */
+static bool looks_like_archive(const char *s)
+{
+	static const char *const suffixes[] = {".tgz",	  ".tar",  ".tar.gz", ".tar.bz2",
+					       ".tar.xz", ".tbz2", ".txz",    ".whl",
+					       ".zip",	  ".egg",  ".deb",    NULL};
+	size_t len = strlen(s);
+
+	for (size_t i = 0; suffixes[i]; i++) {
+		size_t n = strlen(suffixes[i]);
+
+		if (len > n && strcasecmp(s + len - n, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 int aims_exec_check_package(aims_language lang, const char *name, aims_error *err)
 {
 	bool ok;
@@ -188,6 +207,10 @@ int aims_exec_check_package(aims_language lang, const char *name, aims_error *er
 		ok = false;
 		what = "a package of a known language";
 		break;
+	}
+	if (ok && looks_like_archive(name)) {
+		ok = false;
+		what = "a package name, not an archive file";
 	}
 	if (ok)
 		return 0;

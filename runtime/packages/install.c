@@ -457,6 +457,10 @@ static int download_debs(char names[][NAME_MAX + 1], size_t *count, const packag
 	argv[n++] = "Dir::Cache::srcpkgcache=";
 	argv[n++] = "-o";
 	argv[n++] = "Debug::NoLocking=1";
+	/* Exact names only: without it, apt reads a name that matches no
+	 * package ("lib.+") as a regular expression and downloads hundreds. */
+	argv[n++] = "-o";
+	argv[n++] = "APT::Cmd::Pattern-Only=true";
 	argv[n++] = "--";
 	for (size_t i = 0; i < plan->count; i++)
 		argv[n++] = plan->names[i];

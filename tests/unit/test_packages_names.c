@@ -59,7 +59,10 @@ static void test_python(void **state)
 			     "pkg[",
 			     "pkg[a,]",
 			     "pkg>=1 2",
-			     "pkg|x"};
+			     "pkg|x",
+			     "foo==1.tar.gz", /* pip reads these as local archives */
+			     "foo==1.zip",
+			     "foo.whl"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -89,7 +92,11 @@ static void test_node(void **state)
 			     "x;id",
 			     "x y",
 			     "_private",
-			     ".dot"};
+			     ".dot",
+			     "evil.tgz", /* npm reads these as files */
+			     "x.tar",
+			     "a.tar.gz",
+			     "pkg@1.0.0.TGZ"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
