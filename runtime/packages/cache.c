@@ -68,7 +68,7 @@ int aims_packages_cache_dir(char **out, aims_error *err)
 
 	if (dir && *dir) {
 		if (dir[0] != '/')
-			return aims_error_set(err, AIMS_EINVALID,
+			return aims_error_set(err, AIMS_ENOTREADY,
 					      "AIMS_CACHE_DIR must be an absolute path");
 		n = snprintf(path, sizeof(path), "%s", dir);
 	} else if (xdg && xdg[0] == '/') {
@@ -85,7 +85,7 @@ int aims_packages_cache_dir(char **out, aims_error *err)
 			"no cache directory: set AIMS_CACHE_DIR, XDG_CACHE_HOME or HOME");
 	}
 	if (n < 0 || (size_t)n >= sizeof(path) - 128)
-		return aims_error_set(err, AIMS_EINVALID, "the cache directory path is too long");
+		return aims_error_set(err, AIMS_ENOTREADY, "the cache directory path is too long");
 	if (!(*out = strdup(path)))
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
 	return 0;

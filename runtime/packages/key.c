@@ -200,19 +200,19 @@ static int read_source(packages_plan *plan, aims_error *err)
 	if (value[0] == '/') {
 		if (!realpath(value, plan->source_value) || stat(plan->source_value, &st) < 0 ||
 		    !S_ISDIR(st.st_mode))
-			return aims_error_set(err, AIMS_EINVALID, "%s=%s is not a directory: %s",
+			return aims_error_set(err, AIMS_ENOTREADY, "%s=%s is not a directory: %s",
 					      var, value, strerror(errno ? errno : ENOTDIR));
 		if (strlen(plan->source_value) > AIMS_SANDBOX_MAX_BIND_PATH)
-			return aims_error_set(err, AIMS_EINVALID, "%s: the path is too long", var);
+			return aims_error_set(err, AIMS_ENOTREADY, "%s: the path is too long", var);
 		plan->source = SOURCE_DIR;
 		return 0;
 	}
 	if (plan->lang == AIMS_LANG_BASH)
-		return aims_error_set(err, AIMS_EINVALID,
+		return aims_error_set(err, AIMS_ENOTREADY,
 				      "AIMS_DEB_DIR must be an absolute directory path");
 	if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
 	    strlen(value) > INDEX_URL_MAX || strpbrk(value, " \t\r\n"))
-		return aims_error_set(err, AIMS_EINVALID,
+		return aims_error_set(err, AIMS_ENOTREADY,
 				      "%s must be an http(s) URL or an absolute directory path",
 				      var);
 	snprintf(plan->source_value, sizeof(plan->source_value), "%s", value);

@@ -327,6 +327,12 @@ static void failing_installs_are_reported(void **state)
 		setenv("AIMS_PIP_INDEX_URL", w.wheels, 1);
 	}
 
+	/* The server's settings are wrong, not the request: 503, not 400. */
+	setenv("AIMS_PIP_INDEX_URL", "ftp://example.invalid/simple", 1);
+	expect_failure(AIMS_LANG_PYTHON, "print(1)", "present", AIMS_ENOTREADY,
+		       (const char *const[]){"AIMS_PIP_INDEX_URL must be an http(s) URL", NULL});
+	setenv("AIMS_PIP_INDEX_URL", w.wheels, 1);
+
 	/* A package 300 directories deep: refused, and removed whole (an
 	 * earlier walk stopped at 256 and left it in tmp/ for ever). */
 	{
