@@ -41,9 +41,9 @@ void e2b_error_text(char *out, size_t out_len, const char *body, size_t len)
 	cJSON *obj = body && len ? cJSON_ParseWithLength(body, len) : NULL;
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(obj, "message");
 	const char *src = cJSON_IsString(msg) ? msg->valuestring : body;
-	size_t n = 0, src_len = cJSON_IsString(msg) ? strlen(src) : (body ? len : 0);
+	size_t n = 0, i = 0, src_len = cJSON_IsString(msg) ? strlen(src) : (body ? len : 0);
 
-	for (size_t i = 0; i < src_len && n + 1 < out_len && n < 200; i++) {
+	for (; i < src_len && n + 4 < out_len && n < 200; i++) {
 		char c = src[i];
 
 		if (c == '\n' || c == '\r' || c == '\t')
@@ -51,6 +51,17 @@ void e2b_error_text(char *out, size_t out_len, const char *body, size_t len)
 		if ((unsigned char)c < 0x20 || c == 0x7f)
 			continue;
 		out[n++] = c;
+	}
+	if (i < src_len) {
+		/* Cut short: drop the word cut in two, which could be part of
+		 * the API key E2B repeats (redaction matches the whole key
+		 * only) or half of a UTF-8 character, and say so. */
+		while (n > 0 && out[n - 1] != ' ')
+			n--;
+		while (n > 0 && out[n - 1] == ' ')
+			n--;
+		memcpy(out + n, n ? " \xe2\x80\xa6" : "\xe2\x80\xa6", n ? 4 : 3);
+		n += n ? 4 : 3;
 	}
 	while (n > 0 && out[n - 1] == ' ')
 		n--;
@@ -246,7 +257,10 @@ int e2b_create(e2b_sandbox *out, bool *maybe_orphans, const aims_e2b_config *cfg
 			if (resp.status == 429) {
 				last = FAIL_BUSY;
 			} else if (resp.status >= 500) {
+				/* A gateway's 502-504 may come after E2B made the
+				 * sandbox: look for it afterwards. */
 				last = FAIL_SERVER;
+				*maybe_orphans = true;
 			} else {
 				rc = aims_error_set(
 					err, resp.status == 400 ? AIMS_EINVALID : AIMS_EUPSTREAM,

@@ -59,15 +59,17 @@ typedef struct e2b_exec_stream {
 	aims_buf errout; /* stderr, tracebacks */
 	size_t output_max;
 	bool truncated;
-	char *error; /* "<name>: <value>" of an error line, or NULL */
-	bool ended;  /* end_of_execution seen */
+	bool skipping; /* inside a line over AIMS_E2B_MAX_LINE: dropped */
+	char *error;   /* "<name>: <value>" of an error line, or NULL */
+	bool ended;    /* end_of_execution seen */
 	size_t lines;
 } e2b_exec_stream;
 
 void e2b_exec_stream_init(e2b_exec_stream *s, size_t output_max);
-/* Feeds bytes as they arrive; lines may be split anywhere. Fails with
- * AIMS_ETOOBIG (a line over AIMS_E2B_MAX_LINE), AIMS_EUPSTREAM (a line that
- * is not a JSON object), AIMS_ENOMEM. */
+/* Feeds bytes as they arrive; lines may be split anywhere. A line over
+ * AIMS_E2B_MAX_LINE (one huge print) is dropped and the output flagged
+ * truncated, as the local backend does. Fails with AIMS_EUPSTREAM (a line
+ * that is not a JSON object), AIMS_ENOMEM. */
 int e2b_exec_stream_feed(e2b_exec_stream *s, const char *data, size_t len, aims_error *err);
 /* At end of body: handles a last line without '\n'. */
 int e2b_exec_stream_finish(e2b_exec_stream *s, aims_error *err);

@@ -320,8 +320,9 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 			rc = aims_error_set(err, AIMS_EAUTH, "the sandbox refused %s (%s: %s)",
 					    what, ps.error_code, ps.error_message);
 		else
-			rc = aims_error_set(err, AIMS_ESANDBOX, "%s failed in the sandbox (%s: %s)",
-					    what, ps.error_code, ps.error_message);
+			rc = aims_error_set(err, AIMS_EUPSTREAM,
+					    "%s failed in the sandbox (%s: %s)", what,
+					    ps.error_code, ps.error_message);
 		goto out;
 	}
 	if (!ps.ended) {
@@ -331,12 +332,13 @@ static int run_process(run *r, const char *user, const char *cmd, const char *co
 	}
 	if (ps.exit_code != 0 || !ps.exited) {
 		last_line(tail, sizeof(tail), &ps.errout, &ps.out);
+		/* The install's failure, like a local one: 424 (docs/packages.md). */
 		if (ps.exited)
-			rc = aims_error_set(err, AIMS_ESANDBOX,
+			rc = aims_error_set(err, AIMS_EINSTALL,
 					    "%s failed in the E2B sandbox (exit code %d)%s%s", what,
 					    ps.exit_code, tail[0] ? ": " : "", tail);
 		else
-			rc = aims_error_set(err, AIMS_ESANDBOX,
+			rc = aims_error_set(err, AIMS_EINSTALL,
 					    "%s did not finish in the E2B sandbox (%s)%s%s", what,
 					    ps.status[0] ? ps.status : "killed",
 					    tail[0] ? ": " : "", tail);

@@ -203,20 +203,26 @@ out:
 
 int e2b_exec_stream_feed(e2b_exec_stream *s, const char *data, size_t len, aims_error *err)
 {
-	int rc;
+	int rc = 0;
 
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl ? (size_t)(nl - data) : len;
 
-		if ((rc = aims_buf_append(&s->line, data, take)) < 0) {
-			if (rc == AIMS_ETOOBIG)
-				return aims_error_set(err, AIMS_ETOOBIG,
-						      "a line of the E2B output stream was larger "
-						      "than %u bytes",
-						      (unsigned)AIMS_E2B_MAX_LINE);
-			return aims_error_set(err, rc, "out of memory reading the E2B stream");
+		if (s->skipping || (rc = aims_buf_append(&s->line, data, take)) == AIMS_ETOOBIG) {
+			/* A line too big to keep (one print of many MiB): what it
+			 * carried is past any output cap anyway. */
+			aims_buf_reset(&s->line);
+			s->truncated = true;
+			s->skipping = !nl;
+			if (!nl)
+				break;
+			data = nl + 1;
+			len -= take + 1;
+			continue;
 		}
+		if (rc < 0)
+			return aims_error_set(err, rc, "out of memory reading the E2B stream");
 		if (!nl)
 			break;
 		rc = exec_line(s, s->line.ptr ? s->line.ptr : "", s->line.len, err);

@@ -107,15 +107,40 @@ static void test_ndjson_failures(void **state)
 	assert_int_equal(e2b_exec_stream_feed(&s, array, strlen(array), &err), AIMS_EUPSTREAM);
 	e2b_exec_stream_free(&s);
 
-	/* A line over the limit is refused, not buffered for ever. */
+	/* A line over the limit (one huge print) is dropped, not buffered
+	 * for ever, and the output flagged truncated; the lines after it
+	 * still count, whether the big one ends in the same chunk or not. */
 	big = malloc(AIMS_E2B_MAX_LINE + 2);
 	assert_non_null(big);
 	memset(big, 'a', AIMS_E2B_MAX_LINE + 1);
-	aims_error_clear(&err);
-	e2b_exec_stream_init(&s, 1 << 20);
-	assert_int_equal(e2b_exec_stream_feed(&s, big, AIMS_E2B_MAX_LINE + 1, &err), AIMS_ETOOBIG);
-	assert_non_null(strstr(err.message, "larger than"));
-	e2b_exec_stream_free(&s);
+	for (int split = 0; split < 2; split++) {
+		static const char after[] = "\n{\"type\": \"stdout\", \"text\": \"after\"}\n"
+					    "{\"type\": \"end_of_execution\"}\n";
+
+		aims_error_clear(&err);
+		e2b_exec_stream_init(&s, 1 << 20);
+		if (split) {
+			assert_int_equal(e2b_exec_stream_feed(&s, big, AIMS_E2B_MAX_LINE + 1, &err),
+					 0);
+			assert_int_equal(e2b_exec_stream_feed(&s, "aaa", 3, &err), 0);
+			assert_int_equal(e2b_exec_stream_feed(&s, after, strlen(after), &err), 0);
+		} else {
+			char *all = malloc(AIMS_E2B_MAX_LINE + 1 + sizeof(after));
+
+			assert_non_null(all);
+			memcpy(all, big, AIMS_E2B_MAX_LINE + 1);
+			memcpy(all + AIMS_E2B_MAX_LINE + 1, after, sizeof(after));
+			assert_int_equal(e2b_exec_stream_feed(&s, all,
+							      AIMS_E2B_MAX_LINE + 1 + strlen(after),
+							      &err),
+					 0);
+			free(all);
+		}
+		assert_true(s.truncated);
+		assert_true(s.ended);
+		assert_string_equal(s.out.ptr, "after");
+		e2b_exec_stream_free(&s);
+	}
 	free(big);
 }
 
@@ -244,6 +269,35 @@ static void test_envelope_errors(void **state)
 	aims_buf_free(&b);
 }
 
+/* E2B's error text is cut at 200 bytes; the word cut in two is dropped:
+ * it could be a piece of the API key (which redaction, matching the whole
+ * key, would miss) or half of a UTF-8 character. */
+static void test_error_text_cut(void **state)
+{
+	char body[512], why[256];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(body, sizeof(body), "{\"message\": \"");
+	for (int i = 0; i < 19; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "blah blah ");
+	snprintf(body + n, sizeof(body) - n, "key e2b_0123456789abcdef0123456789abcdef is bad\"}");
+	e2b_error_text(why, sizeof(why), body, strlen(body));
+	assert_null(strstr(why, "e2b_0"));
+	assert_non_null(strstr(why, "blah key \xe2\x80\xa6"));
+
+	/* Multi-byte characters: nothing half of one is kept. */
+	n = (size_t)snprintf(body, sizeof(body), "{\"message\": \"");
+	for (int i = 0; i < 120; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "\xe4\xb8\xad");
+	snprintf(body + n, sizeof(body) - n, "\"}");
+	e2b_error_text(why, sizeof(why), body, strlen(body));
+	assert_string_equal(why, "\xe2\x80\xa6");
+
+	e2b_error_text(why, sizeof(why), "{\"message\": \"short\"}", 22);
+	assert_string_equal(why, "short");
+}
+
 static void test_base64(void **state)
 {
 	static const struct {
@@ -370,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_ndjson_output_cap),
 		cmocka_unit_test(test_envelopes_every_split),
 		cmocka_unit_test(test_envelope_errors),
+		cmocka_unit_test(test_error_text_cut),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_config_from_env),
 	};
