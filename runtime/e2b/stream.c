@@ -383,7 +383,12 @@ static int proc_envelope(e2b_proc_stream *s, unsigned flags, const char *payload
 
 		s->ended = true;
 		/* protobuf JSON omits zero values: no exitCode means 0. */
-		s->exit_code = cJSON_IsNumber(code) ? (int)code->valuedouble : 0;
+		/* An exit code is 0-255; anything else from the server (out of
+		 * int's range would be undefined to convert) reads as 255. */
+		s->exit_code = !cJSON_IsNumber(code) ? 0
+			       : code->valuedouble >= 0 && code->valuedouble <= 255
+				       ? (int)code->valuedouble
+				       : 255;
 		s->exited = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "exited"));
 		copy_field(s->status, sizeof(s->status), string_field(item, "status"));
 		copy_field(s->end_error, sizeof(s->end_error), string_field(item, "error"));
