@@ -381,8 +381,11 @@ static int setup(transfer *t, struct curl_slist **headers, char *errbuf)
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Proxy variables are honoured, but never for loopback. */
-	curl_easy_setopt(easy, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+	/* Proxy variables (NO_PROXY included) are honoured, but never for
+	 * loopback, all of 127.0.0.0/8: plain http is allowed there, and a
+	 * proxy would see the API key in clear. */
+	if (aims_http_url_is_loopback(req->url))
+		curl_easy_setopt(easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
