@@ -240,13 +240,21 @@ static char *utf8_clean(const char *data, size_t len)
 	return out;
 }
 
-static void add_output(cJSON *obj, const char *name, const char *data, size_t len)
+cJSON *aims_json_text(const char *data, size_t len)
 {
 	char *clean = utf8_clean(data ? data : "", data ? len : 0);
+	cJSON *json = clean ? cJSON_CreateString(clean) : NULL;
 
-	if (clean)
-		cJSON_AddStringToObject(obj, name, clean);
 	free(clean);
+	return json;
+}
+
+static void add_output(cJSON *obj, const char *name, const char *data, size_t len)
+{
+	cJSON *json = aims_json_text(data, len);
+
+	if (json)
+		cJSON_AddItemToObject(obj, name, json);
 }
 
 cJSON *aims_json_exec_result(const aims_exec_result *r)
@@ -258,7 +266,11 @@ cJSON *aims_json_exec_result(const aims_exec_result *r)
 	add_output(obj, "stdout", r->stdout_data, r->stdout_len);
 	add_output(obj, "stderr", r->stderr_data, r->stderr_len);
 	cJSON_AddNumberToObject(obj, "exitCode", r->exit_code);
-	add_string_or_null(obj, "error", r->error);
+	/* Messages may carry what a program or a server wrote, cut anywhere. */
+	if (r->error)
+		add_output(obj, "error", r->error, strlen(r->error));
+	else
+		cJSON_AddNullToObject(obj, "error");
 	cJSON_AddBoolToObject(obj, "success", r->success);
 	cJSON_AddNumberToObject(obj, "durationMs", (double)r->duration_ms);
 	cJSON_AddBoolToObject(obj, "timedOut", r->timed_out);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aims/e2b.h"
+#include "aims/json.h"
 #include "server/mhd.h"
 #include "server/server_int.h"
 
@@ -110,8 +111,9 @@ int reply_error(reply *r, unsigned status, const char *fmt, ...)
 	r->status = status;
 	cJSON_Delete(r->json);
 	r->json = cJSON_CreateObject();
+	/* The message may quote a client, a program or E2B, cut anywhere. */
 	if (r->json)
-		cJSON_AddStringToObject(r->json, "error", message);
+		cJSON_AddItemToObject(r->json, "error", aims_json_text(message, strlen(message)));
 	return 0;
 }
 

@@ -44,6 +44,10 @@ cJSON *aims_json_readiness(const aims_readiness *r);
 /* A position as {"line": L, "column": C}. */
 cJSON *aims_json_pos(aims_pos pos);
 
+/* A JSON string of len bytes of data as valid UTF-8: every byte that does
+ * not start a well-formed sequence (and every NUL) becomes U+FFFD. */
+cJSON *aims_json_text(const char *data, size_t len);
+
 /* What aims_json_plan adds. */
 enum {
 	AIMS_JSON_PLAN_EXPLAIN = 1 << 0, /* "explain" text and score parts per candidate */
