@@ -683,6 +683,17 @@ static int setup_failure(const child_record *rec, const aims_sandbox_config *cfg
 }
 
 /* Sets result->limit and result->error from what was observed. */
+/* The CPU time each process may use (RLIMIT_CPU, whole seconds). Without
+ * a CPU limit of its own it is only a backstop of the wall time, a second
+ * above it: a busy loop must end by the wall limit (and be reported so),
+ * not by SIGXCPU racing it. */
+static uint64_t cpu_limit_ms(const aims_sandbox_config *cfg)
+{
+	if (cfg->cpu_ms)
+		return (cfg->cpu_ms + 999) / 1000 * 1000;
+	return (cfg->wall_ms + 999) / 1000 * 1000 + 1000;
+}
+
 static int describe(aims_exec_result *r, const run_state *st, const child_record *done,
 		    const cgroup_counters *before, const cgroup_counters *after,
 		    const aims_sandbox_config *cfg, uint64_t cpu_ms)
@@ -702,11 +713,9 @@ static int describe(aims_exec_result *r, const run_state *st, const child_record
 		r->limit = AIMS_LIMIT_MEMORY;
 		snprintf(what, sizeof(what), "killed: memory limit of %s reached",
 			 describe_size(cfg->memory_bytes, size, sizeof(size)));
-	} else if (sig == SIGXCPU ||
-		   (sig == SIGKILL && cpu_ms + 10 >= (cfg->cpu_ms ? cfg->cpu_ms : cfg->wall_ms))) {
+	} else if (sig == SIGXCPU || (sig == SIGKILL && cpu_ms + 10 >= cpu_limit_ms(cfg))) {
 		r->limit = AIMS_LIMIT_CPU_TIME;
-		format_duration(size, sizeof(size),
-				((cfg->cpu_ms ? cfg->cpu_ms : cfg->wall_ms) + 999) / 1000 * 1000);
+		format_duration(size, sizeof(size), cpu_limit_ms(cfg));
 		snprintf(what, sizeof(what), "killed: CPU time limit of %s reached", size);
 	} else if (sig == SIGXFSZ) {
 		r->limit = AIMS_LIMIT_FILE_SIZE;
@@ -814,7 +823,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.program = cfg->program;
 	args.argv = argv;
 	args.envp = envp;
-	args.cpu_seconds = ((cfg->cpu_ms ? cfg->cpu_ms : cfg->wall_ms) + 999) / 1000;
+	args.cpu_seconds = cpu_limit_ms(cfg) / 1000;
 	args.file_size = cfg->file_size;
 	args.nofile = cfg->nofile;
 	args.in_host_root = root;
