@@ -363,17 +363,24 @@ static int simple_call(long *out_status, char *why, size_t why_len, const aims_e
 
 int e2b_delete(const aims_e2b_config *cfg, const char *id, aims_error *err)
 {
+	uint64_t end = aims_http_now_ms() + cfg->delete_timeout_ms;
 	char url[700], why[256] = "";
 	long status = 0;
 	int rc = 0;
 
 	snprintf(url, sizeof(url), "%s/sandboxes/%s", cfg->api_url, id);
+	/* Both attempts share delete_timeout_ms: the shutdown's budget holds. */
 	for (int attempt = 0; attempt < 2; attempt++) {
+		uint64_t now = aims_http_now_ms();
 		aims_error one;
 
+		if (now + 50 >= end) {
+			rc = rc < 0 ? rc : AIMS_ETIMEOUT;
+			break;
+		}
 		aims_error_clear(&one);
 		rc = simple_call(&status, why, sizeof(why), cfg, "DELETE", url, NULL, NULL,
-				 cfg->delete_timeout_ms, &one);
+				 (uint32_t)(end - now), &one);
 		if (rc == 0 && (status == 204 || status == 200 || status == 404))
 			return 0; /* 404: already gone, which is what we wanted */
 		if (rc == 0 && status < 500 && status != 429)
@@ -390,6 +397,9 @@ int e2b_delete(const aims_e2b_config *cfg, const char *id, aims_error *err)
 			return aims_error_set(err, rc, "cannot delete sandbox %s: %s", id,
 					      one.message);
 	}
+	if (rc == AIMS_ETIMEOUT)
+		return aims_error_set(err, rc, "cannot delete sandbox %s within %u ms", id,
+				      (unsigned)cfg->delete_timeout_ms);
 	return aims_error_set(err, AIMS_EUPSTREAM, "E2B failed to delete sandbox %s (HTTP %ld: %s)",
 			      id, status, why);
 }
