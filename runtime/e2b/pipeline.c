@@ -457,7 +457,10 @@ static int execute(aims_exec_result **out, run *r, aims_error *err)
 					    (double)r->timeout_ms / 1000.0);
 			goto out;
 		} else if (rc == AIMS_ETIMEOUT) {
-			timed_out = true;
+			/* After end_of_execution the code was done: only the
+			 * server kept the stream open. */
+			timed_out = !es.ended;
+			rc = 0;
 		} else if (rc == AIMS_ECANCELED) {
 			rc = aims_error_set(err, rc, "%s",
 					    e2b_live_shutting_down()

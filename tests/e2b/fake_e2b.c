@@ -302,6 +302,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	switch (s->mode) {
 	case FAKE_EXEC_SLOW:
+	case FAKE_EXEC_LINGER:
 		pthread_mutex_lock(&s->f->lock);
 		stopping = s->f->stopping;
 		pthread_mutex_unlock(&s->f->lock);
@@ -536,7 +537,7 @@ static enum MHD_Result execute(fake_e2b *f, struct MHD_Connection *c, const fake
 			  strlen("{\"type\": \"number_of_executions\", \"execution_count\": 1}\n"
 				 "{\"type\": \"stdout\", \"text\": \"hello\\n\", \"timestamp\": "
 				 "\"2026-01-01T00:00:00Z\"}\n"));
-	if (f->exec_mode == FAKE_EXEC_NORMAL)
+	if (f->exec_mode == FAKE_EXEC_NORMAL || f->exec_mode == FAKE_EXEC_LINGER)
 		bytes_add(&text, "{\"type\": \"end_of_execution\"}\n",
 			  strlen("{\"type\": \"end_of_execution\"}\n"));
 	chunk = f->exec_chunk;

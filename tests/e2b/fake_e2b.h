@@ -41,6 +41,7 @@ typedef enum fake_exec_mode {
 	FAKE_EXEC_CUT,	      /* the scripted lines, then a clean end without end_of_execution */
 	FAKE_EXEC_ABORT,      /* the scripted lines, then the connection is cut mid-chunk */
 	FAKE_EXEC_SLOW,	      /* the scripted lines, then keepalives for ever (20 s max) */
+	FAKE_EXEC_LINGER,     /* the lines, end_of_execution, then keepalives as SLOW */
 } fake_exec_mode;
 
 /* Starts a server that accepts api_key. Fails the test on error. */

@@ -757,6 +757,31 @@ static void test_slow_stream_times_out(void **state)
 	aims_exec_result_free(o.res);
 }
 
+/* end_of_execution came, then the server kept the stream open until the
+ * time limit: the code finished, so the result is its own, not a timeout. */
+static void test_end_then_open_stream_is_a_result(void **state)
+{
+	static const char *const lines[] = {"{\"type\": \"stdout\", \"text\": \"done\\n\"}"};
+	size_t before = fake_e2b_created(fake);
+	aims_exec_request req;
+	aims_e2b_config cfg;
+	outcome o;
+
+	(void)state;
+	config(&cfg);
+	fake_e2b_exec_script(fake, lines, 1, 0, 0, FAKE_EXEC_LINGER, 200);
+	request_for(&req, AIMS_LANG_PYTHON, "print('done')");
+	req.timeout_ms = 800;
+	run_with(&o, &req, &cfg);
+	assert_int_equal(o.rc, 0);
+	assert_false(o.res->timed_out);
+	assert_true(o.res->success);
+	assert_int_equal(o.res->exit_code, 0);
+	assert_string_equal(o.res->stdout_data, "done\n");
+	all_deleted(before + 1);
+	aims_exec_result_free(o.res);
+}
+
 static void test_unknown_sandbox_502(void **state)
 {
 	size_t before = fake_e2b_created(fake);
@@ -940,6 +965,7 @@ int main(void)
 		cmocka_unit_test_setup(test_create_timeout_then_orphan_deleted, reset),
 		cmocka_unit_test_setup(test_stream_ends_early, reset),
 		cmocka_unit_test_setup(test_slow_stream_times_out, reset),
+		cmocka_unit_test_setup(test_end_then_open_stream_is_a_result, reset),
 		cmocka_unit_test_setup(test_unknown_sandbox_502, reset),
 		cmocka_unit_test_setup(test_cancel_during_execution, reset),
 		cmocka_unit_test_setup(test_cancel_while_waiting_to_retry, reset),
