@@ -155,6 +155,9 @@ int cmd_serve(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
+	if (aims_sandbox_limits_reason())
+		fprintf(stderr, "aims: local sandbox limits are rlimits, not cgroups: %s\n",
+			aims_sandbox_limits_reason());
 	fprintf(stderr, "aims: serving %zu definitions on port %u%s\n", aims_registry_count(reg),
 		aims_server_port(srv), cfg.token && *cfg.token ? " (token required)" : "");
 	fflush(stderr);

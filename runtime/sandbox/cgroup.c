@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -46,10 +47,12 @@ static struct {
 	cgroup_kind kind;
 	char base[2][PATH_MAX / 2]; /* where our groups go: v1 memory, pids; v2 [0] */
 	bool memsw;		    /* v1 memory.memsw.* exists (swap accounting) */
+	char reason[512];	    /* CGROUP_NONE: why, for the operator */
 	cgroup_slot *free_list;
 	size_t free_count;
 	unsigned next_id;
-} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, CGROUP_NONE, {"", ""}, false, NULL, 0, 0};
+} pool = {
+	PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, CGROUP_NONE, {"", ""}, false, "", NULL, 0, 0};
 
 int sandbox_write_file(const char *dir, const char *name, const char *value)
 {
@@ -177,41 +180,109 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Records why cgroups are not used (aims_sandbox_limits_reason). */
+static void no_cgroups(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void no_cgroups(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pool.reason, sizeof(pool.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* cgroup v2 lets a cgroup hand controllers down only while it holds no
+ * process itself, and ours holds us (a service's own cgroup, say): move
+ * this process into a leaf beside the runs' groups, aims-<pid>-main. */
+static int move_into_leaf(const char *base)
+{
+	char leaf[PATH_MAX];
+	int rc;
+
+	snprintf(leaf, sizeof(leaf), "%s/aims-%ld-main", base, (long)getpid());
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if ((rc = sandbox_write_file(leaf, "cgroup.procs", "0")) < 0)
+		rmdir(leaf);
+	return rc;
+}
+
+static void detect_v2(void)
+{
+	char rel[PATH_MAX / 2 - 32], text[PATH_MAX];
+	const char *base = pool.base[0];
+	int rc = 0;
+
+	/* Our groups go below our own cgroup, which must hand the memory
+	 * and pids controllers down. */
+	if (self_path("", rel, sizeof(rel)) < 0) {
+		no_cgroups("cgroup v2: this process's cgroup is not in /proc/self/cgroup");
+		return;
+	}
+	snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "%s", rel);
+	if (read_file(base, "cgroup.controllers", text, sizeof(text)) <= 0 ||
+	    !strstr(text, "memory") || !strstr(text, "pids")) {
+		no_cgroups("cgroup v2: %s is not given the memory and pids controllers (run aims "
+			   "as a systemd service with Delegate=yes)",
+			   base);
+		return;
+	}
+	if (read_file(base, "cgroup.subtree_control", text, sizeof(text)) < 0)
+		text[0] = '\0';
+	if (!strstr(text, "memory") || !strstr(text, "pids")) {
+		rc = sandbox_write_file(base, "cgroup.subtree_control", "+memory +pids");
+		if (rc == -EBUSY && move_into_leaf(base) == 0)
+			rc = sandbox_write_file(base, "cgroup.subtree_control", "+memory +pids");
+	}
+	if (rc == 0 && access(base, W_OK) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		no_cgroups("cgroup v2: cannot create groups with memory and pids limits below "
+			   "%s: %s%s",
+			   base, strerror(-rc),
+			   rc == -EBUSY ? " (other processes share that cgroup: run aims as a "
+					  "systemd service with Delegate=yes, or under systemd-run "
+					  "--scope -p Delegate=yes)"
+			   : rc == -EACCES || rc == -EPERM
+				   ? " (not delegated to this user: run aims under systemd-run "
+				     "--user --scope -p Delegate=yes, or as root)"
+				   : "");
+		return;
+	}
+	sweep_stale(base);
+	pool.kind = CGROUP_V2;
+}
+
 static void detect(void)
 {
 	char rel[PATH_MAX / 2 - 32], text[PATH_MAX];
 	struct stat st;
 
 	if (stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0) {
-		/* v2: our groups go below our own cgroup, which must hand
-		 * the memory and pids controllers down. */
-		if (self_path("", rel, sizeof(rel)) < 0)
-			return;
-		snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "%s", rel);
-		if (read_file(pool.base[0], "cgroup.controllers", text, sizeof(text)) <= 0 ||
-		    !strstr(text, "memory") || !strstr(text, "pids"))
-			return;
-		if (read_file(pool.base[0], "cgroup.subtree_control", text, sizeof(text)) < 0)
-			return;
-		if ((!strstr(text, "memory") || !strstr(text, "pids")) &&
-		    sandbox_write_file(pool.base[0], "cgroup.subtree_control", "+memory +pids") < 0)
-			return;
-		if (access(pool.base[0], W_OK) < 0)
-			return;
-		sweep_stale(pool.base[0]);
-		pool.kind = CGROUP_V2;
+		detect_v2();
 		return;
 	}
-	if (!is_dir(CGROUP_ROOT "/memory") || !is_dir(CGROUP_ROOT "/pids"))
+	if (!is_dir(CGROUP_ROOT "/memory") || !is_dir(CGROUP_ROOT "/pids")) {
+		no_cgroups("no cgroup v2, nor v1 memory and pids hierarchies, at " CGROUP_ROOT);
 		return;
-	if (self_path("memory", rel, sizeof(rel)) < 0)
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *controller = i ? "pids" : "memory";
+
+		if (self_path(controller, rel, sizeof(rel)) < 0) {
+			no_cgroups("cgroup v1: this process's %s group is not in "
+				   "/proc/self/cgroup",
+				   controller);
+			return;
+		}
+		snprintf(pool.base[i], sizeof(pool.base[i]), CGROUP_ROOT "/%s%s", controller, rel);
+	}
+	if (access(pool.base[0], W_OK) < 0 || access(pool.base[1], W_OK) < 0) {
+		no_cgroups("cgroup v1: no write access to %s and %s (run aims as root, or give "
+			   "this user groups there)",
+			   pool.base[0], pool.base[1]);
 		return;
-	snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "/memory%s", rel);
-	if (self_path("pids", rel, sizeof(rel)) < 0)
-		return;
-	snprintf(pool.base[1], sizeof(pool.base[1]), CGROUP_ROOT "/pids%s", rel);
-	if (access(pool.base[0], W_OK) < 0 || access(pool.base[1], W_OK) < 0)
-		return;
+	}
 	snprintf(text, sizeof(text), "%s/memory.memsw.limit_in_bytes", pool.base[0]);
 	pool.memsw = access(text, F_OK) == 0;
 	sweep_stale(pool.base[0]);
@@ -223,6 +294,12 @@ cgroup_kind sandbox_cgroup_kind(void)
 {
 	pthread_once(&pool.once, detect);
 	return pool.kind;
+}
+
+const char *sandbox_cgroup_reason(void)
+{
+	pthread_once(&pool.once, detect);
+	return pool.kind == CGROUP_NONE ? pool.reason : NULL;
 }
 
 static size_t dir_count(void)

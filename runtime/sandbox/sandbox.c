@@ -245,6 +245,11 @@ int aims_sandbox_check(aims_error *err)
 	return 0;
 }
 
+const char *aims_sandbox_limits_reason(void)
+{
+	return sandbox_cgroup_reason();
+}
+
 const char *aims_sandbox_limits_backend(void)
 {
 	switch (sandbox_cgroup_kind()) {

@@ -38,6 +38,8 @@ int sandbox_write_file(const char *dir, const char *name, const char *value);
 
 /* Detects the cgroup version once. Thread-safe. */
 cgroup_kind sandbox_cgroup_kind(void);
+/* Why cgroups are not used (static), or NULL when they are. */
+const char *sandbox_cgroup_reason(void);
 /* Takes a free cgroup from the pool (or makes one) and sets its limits.
  * *out is NULL (not an error) when cgroups are not usable here. */
 int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids,

@@ -397,6 +397,29 @@ static void eight_concurrent_runs(void **state)
 	assert_int_equal(count_our_cgroups(), 0);
 }
 
+/* How limits are enforced is never a silent choice: with cgroups there is
+ * no reason to give; with rlimits, a sentence for the operator says why
+ * (as root on this cgroup v1 machine: cgroups; as a user: no write access
+ * to the v1 groups, which the as-user run checks). */
+static void limits_backend_says_why(void **state)
+{
+	const char *backend, *reason;
+
+	(void)state;
+	require_sandbox();
+	backend = aims_sandbox_limits_backend();
+	reason = aims_sandbox_limits_reason();
+	if (strcmp(backend, "rlimits") == 0) {
+		assert_non_null(reason);
+		assert_true(strlen(reason) > 20);
+		if (geteuid() != 0 && access("/sys/fs/cgroup/memory", F_OK) == 0)
+			assert_non_null(strstr(reason, "cgroup v1: no write access"));
+	} else {
+		assert_null(reason);
+		assert_true(strcmp(backend, "cgroup v1") == 0 || strcmp(backend, "cgroup v2") == 0);
+	}
+}
+
 /* A step of the setup that fails is named; nothing runs. */
 static void setup_failures_are_reported(void **state)
 {
@@ -686,6 +709,7 @@ int main(void)
 		cmocka_unit_test(signals_start_clean),
 		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),
+		cmocka_unit_test(limits_backend_says_why),
 		cmocka_unit_test(many_runs_in_a_row),
 		cmocka_unit_test(eight_concurrent_runs),
 	};

@@ -133,6 +133,11 @@ int aims_sandbox_check(aims_error *err);
  * "cgroup v2" or "rlimits" (static; runs the check). */
 const char *aims_sandbox_limits_backend(void);
 
+/* When limits are rlimits: why cgroups could not be used, as a sentence
+ * for the operator (what was tried, the error, how to fix it); NULL when
+ * cgroups are used. Static; runs the check. */
+const char *aims_sandbox_limits_reason(void);
+
 /*
  * Runs cfg->program in a fresh sandbox and waits for it, its whole process
  * tree and every resource of the run to be gone. On success *out is a new
