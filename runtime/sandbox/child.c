@@ -727,6 +727,19 @@ void sandbox_child_main(const child_args *a)
 	 * Not before the maps: a caller that is not root writes them through
 	 * /proc/<pid>, which a non-dumpable process gives to root. Set again
 	 * before the program starts: a change of credentials may reset it. */
+	/* The first to go when memory runs short, whatever the caller's own
+	 * score (a service with OOMScoreAdjust=-1000 would leave an OOM in
+	 * the run's cgroup with nothing to kill). Raising it needs no
+	 * privilege; a kernel without the file changes nothing. Before the
+	 * memory turns non-dumpable: /proc/self then belongs to root. */
+	{
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!write(fd, "1000", 4);
+			close(fd);
+		}
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(STEP_DUMPABLE, 0);
 	join_cgroups(a);

@@ -420,6 +420,18 @@ static void limits_backend_says_why(void **state)
 	}
 }
 
+/* The program is the first to go when memory runs short. */
+static void oom_score_is_raised(void **state)
+{
+	outcome o;
+
+	(void)state;
+	require_sandbox();
+	run_ok(&o, AIMS_LANG_BASH, "cat /proc/self/oom_score_adj", NULL);
+	assert_string_equal(o.out, "1000\n");
+	outcome_free(&o);
+}
+
 /* A step of the setup that fails is named; nothing runs. */
 static void setup_failures_are_reported(void **state)
 {
@@ -710,6 +722,7 @@ int main(void)
 		cmocka_unit_test(cpu_time_and_file_size_limits),
 		cmocka_unit_test(json_result_has_the_contract_keys),
 		cmocka_unit_test(limits_backend_says_why),
+		cmocka_unit_test(oom_score_is_raised),
 		cmocka_unit_test(many_runs_in_a_row),
 		cmocka_unit_test(eight_concurrent_runs),
 	};
