@@ -721,12 +721,6 @@ void sandbox_child_main(const child_args *a)
 	/* First byte: the uid/gid maps are written. */
 	if (read(FD_SYNC, &byte, 1) != 1)
 		_exit(126); /* the parent gave up */
-	/* A memory nobody of our uid may read or write (/proc/<pid>/mem,
-	 * environ): for a caller that is not root the program runs as the
-	 * caller's own uid on the host, and our memory is the helper's too.
-	 * Not before the maps: a caller that is not root writes them through
-	 * /proc/<pid>, which a non-dumpable process gives to root. Set again
-	 * before the program starts: a change of credentials may reset it. */
 	/* The first to go when memory runs short, whatever the caller's own
 	 * score (a service with OOMScoreAdjust=-1000 would leave an OOM in
 	 * the run's cgroup with nothing to kill). Raising it needs no
@@ -740,6 +734,12 @@ void sandbox_child_main(const child_args *a)
 			close(fd);
 		}
 	}
+	/* A memory nobody of our uid may read or write (/proc/<pid>/mem,
+	 * environ): for a caller that is not root the program runs as the
+	 * caller's own uid on the host, and our memory is the helper's too.
+	 * Not before the maps: a caller that is not root writes them through
+	 * /proc/<pid>, which a non-dumpable process gives to root. Set again
+	 * before the program starts: a change of credentials may reset it. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(STEP_DUMPABLE, 0);
 	join_cgroups(a);
