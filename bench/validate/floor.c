@@ -96,11 +96,12 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	int passes = argc > 2 ? atoi(argv[1]) : 0;
+	char *end = NULL;
+	long passes = argc > 2 ? strtol(argv[1], &end, 10) : 0;
 	double best = 1e9;
 	size_t events = 0, errors = 0;
 
-	if (passes < 1) {
+	if (passes < 1 || passes > 1000 || !end || *end != '\0') {
 		fprintf(stderr, "usage: validate-libyaml-floor PASSES DIR...\n");
 		return 2;
 	}
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
 			perror(argv[i]);
 			return 1;
 		}
-	for (int pass = 0; pass < passes; pass++) {
+	for (long pass = 0; pass < passes; pass++) {
 		double start = now();
 
 		events = errors = 0;
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
 		if (now() - start < best)
 			best = now() - start;
 	}
-	printf("%.3f s for %zu front matters (%zu events, %zu YAML errors), best of %d\n", best,
+	printf("%.3f s for %zu front matters (%zu events, %zu YAML errors), best of %ld\n", best,
 	       count, events, errors, passes);
 	return 0;
 }

@@ -694,6 +694,32 @@ static void test_create_timeout_then_orphan_deleted(void **state)
 	aims_exec_result_free(o.res);
 }
 
+/* A gateway's 5xx to the creation may come after E2B made the sandbox:
+ * the run looks for its tag afterwards; a 4xx made nothing, no search. */
+static void test_create_5xx_sweeps_for_orphans(void **state)
+{
+	aims_exec_request req;
+	aims_e2b_config cfg;
+	outcome o;
+
+	(void)state;
+	config(&cfg);
+	fake_e2b_queue_create(fake, 503, -1, 0);
+	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
+	run_with(&o, &req, &cfg);
+	assert_int_equal(o.rc, 0);
+	assert_true(o.res->success);
+	assert_int_equal(fake_e2b_count(fake, "POST", "/sandboxes"), 2);
+	assert_int_equal(fake_e2b_count(fake, "GET", "/v2/sandboxes"), 1);
+	aims_exec_result_free(o.res);
+
+	fake_e2b_reset(fake);
+	fake_e2b_queue_create(fake, 400, -1, 0);
+	run_with(&o, &req, &cfg);
+	assert_int_equal(o.rc, AIMS_EINVALID);
+	assert_int_equal(fake_e2b_count(fake, "GET", "/v2/sandboxes"), 0);
+}
+
 /* A stream that ends cleanly without end_of_execution, and one whose
  * connection is cut mid-chunk: both failures, never successes. */
 static void test_stream_ends_early(void **state)
@@ -963,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup(test_5xx_bounded_retries, reset),
 		cmocka_unit_test_setup(test_429_until_budget, reset),
 		cmocka_unit_test_setup(test_create_timeout_then_orphan_deleted, reset),
+		cmocka_unit_test_setup(test_create_5xx_sweeps_for_orphans, reset),
 		cmocka_unit_test_setup(test_stream_ends_early, reset),
 		cmocka_unit_test_setup(test_slow_stream_times_out, reset),
 		cmocka_unit_test_setup(test_end_then_open_stream_is_a_result, reset),
