@@ -42,7 +42,11 @@ static void help(void)
 	     "  --json                print the result as JSON (stdout, stderr, exitCode,\n"
 	     "                        error, success, durationMs, timedOut, truncated,\n"
 	     "                        backend, limit); exit 0 on success, else 1\n"
-	     "  -h, --help            show this help");
+	     "  -h, --help            show this help\n"
+	     "\n"
+	     "Memory and process limits are cgroups where aims can create them, else\n"
+	     "rlimits; AIMS_REQUIRE_CGROUPS=1 refuses to run with rlimits only\n"
+	     "(docs/security-model.md).");
 }
 
 /* Parses a decimal number in [min, max]. */

@@ -36,6 +36,7 @@
 
 struct cgroup_slot {
 	char dir[2][PATH_MAX - 16]; /* v1: memory, pids; v2: dir[0] only */
+	int fd;			    /* v2: dir[0], for clone3's CLONE_INTO_CGROUP */
 	uint64_t memory;
 	uint32_t pids;
 	cgroup_slot *next;
@@ -191,6 +192,15 @@ static void no_cgroups(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether this process is the only one in the cgroup dir. */
+static bool alone_in(const char *dir)
+{
+	char text[64], self[32];
+
+	snprintf(self, sizeof(self), "%ld\n", (long)getpid());
+	return read_file(dir, "cgroup.procs", text, sizeof(text)) > 0 && strcmp(text, self) == 0;
+}
+
 /* cgroup v2 lets a cgroup hand controllers down only while it holds no
  * process itself, and ours holds us (a service's own cgroup, say): move
  * this process into a leaf beside the runs' groups, aims-<pid>-main. */
@@ -207,49 +217,81 @@ static int move_into_leaf(const char *base)
 	return rc;
 }
 
-static void detect_v2(void)
+/* Makes base hand the memory and pids controllers down to the groups we
+ * create in it. own: base is this process's own cgroup, which it may
+ * leave for a leaf. Returns 0 or -errno (-ENOENT: base is not given the
+ * controllers at all). */
+static int use_base_v2(const char *base, bool own)
 {
-	char rel[PATH_MAX / 2 - 32], text[PATH_MAX];
-	const char *base = pool.base[0];
+	char text[256];
 	int rc = 0;
 
-	/* Our groups go below our own cgroup, which must hand the memory
-	 * and pids controllers down. */
-	if (self_path("", rel, sizeof(rel)) < 0) {
-		no_cgroups("cgroup v2: this process's cgroup is not in /proc/self/cgroup");
-		return;
-	}
-	snprintf(pool.base[0], sizeof(pool.base[0]), CGROUP_ROOT "%s", rel);
 	if (read_file(base, "cgroup.controllers", text, sizeof(text)) <= 0 ||
-	    !strstr(text, "memory") || !strstr(text, "pids")) {
-		no_cgroups("cgroup v2: %s is not given the memory and pids controllers (run aims "
-			   "as a systemd service with Delegate=yes)",
-			   base);
-		return;
-	}
+	    !strstr(text, "memory") || !strstr(text, "pids"))
+		return -ENOENT;
 	if (read_file(base, "cgroup.subtree_control", text, sizeof(text)) < 0)
 		text[0] = '\0';
 	if (!strstr(text, "memory") || !strstr(text, "pids")) {
 		rc = sandbox_write_file(base, "cgroup.subtree_control", "+memory +pids");
-		if (rc == -EBUSY && move_into_leaf(base) == 0)
+		if (rc == -EBUSY && own && alone_in(base) && move_into_leaf(base) == 0)
 			rc = sandbox_write_file(base, "cgroup.subtree_control", "+memory +pids");
 	}
 	if (rc == 0 && access(base, W_OK) < 0)
 		rc = -errno;
-	if (rc < 0) {
-		no_cgroups("cgroup v2: cannot create groups with memory and pids limits below "
-			   "%s: %s%s",
-			   base, strerror(-rc),
-			   rc == -EBUSY ? " (other processes share that cgroup: run aims as a "
-					  "systemd service with Delegate=yes, or under systemd-run "
-					  "--scope -p Delegate=yes)"
-			   : rc == -EACCES || rc == -EPERM
-				   ? " (not delegated to this user: run aims under systemd-run "
-				     "--user --scope -p Delegate=yes, or as root)"
-				   : "");
+	return rc;
+}
+
+/* Root without a delegated cgroup (a login shell, a test): a group of
+ * our own at the top of the hierarchy, whose root cgroup may hand
+ * controllers down whatever it holds. */
+static int use_top_group_v2(void)
+{
+	int rc;
+
+	if (mkdir(CGROUP_ROOT "/aims", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if ((rc = use_base_v2(CGROUP_ROOT, false)) < 0)
+		return rc;
+	return use_base_v2(CGROUP_ROOT "/aims", false);
+}
+
+static const char *why(int rc)
+{
+	return rc == -ENOENT ? "the memory and pids controllers are not given to it"
+			     : strerror(-rc);
+}
+
+static void detect_v2(void)
+{
+	char rel[PATH_MAX / 2 - 32], own[sizeof(pool.base[0])];
+	bool root = geteuid() == 0;
+	int rc, top = 0;
+
+	/* Our groups go below our own cgroup when it is delegated to us. */
+	if (self_path("", rel, sizeof(rel)) < 0) {
+		no_cgroups("cgroup v2: this process's cgroup is not in /proc/self/cgroup");
 		return;
 	}
-	sweep_stale(base);
+	snprintf(own, sizeof(own), CGROUP_ROOT "%s", rel);
+	if ((rc = use_base_v2(own, true)) == 0) {
+		memcpy(pool.base[0], own, sizeof(own));
+	} else if (root && (top = use_top_group_v2()) == 0) {
+		snprintf(pool.base[0], sizeof(pool.base[0]), "%s", CGROUP_ROOT "/aims");
+	} else {
+		no_cgroups("cgroup v2: cannot create groups with memory and pids limits below "
+			   "%s: %s (%s)%s%s",
+			   own, why(rc),
+			   rc == -EBUSY
+				   ? "other processes share that cgroup: run aims as a systemd "
+				     "service with Delegate=yes, or alone under systemd-run "
+				     "--scope -p Delegate=yes"
+			   : root ? "run aims as a systemd service with Delegate=yes"
+				  : "run aims under systemd-run --user --scope -p Delegate=yes, "
+				    "or as a systemd service with Delegate=yes",
+			   root ? "; nor below " CGROUP_ROOT "/aims: " : "", root ? why(top) : "");
+		return;
+	}
+	sweep_stale(pool.base[0]);
 	pool.kind = CGROUP_V2;
 }
 
@@ -309,6 +351,8 @@ static size_t dir_count(void)
 
 static void remove_slot(cgroup_slot *slot)
 {
+	if (slot->fd >= 0)
+		close(slot->fd);
 	for (size_t i = 0; i < dir_count(); i++)
 		if (slot->dir[i][0])
 			rmdir(slot->dir[i]);
@@ -322,6 +366,7 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 
 	if (!slot)
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	slot->fd = -1;
 	pthread_mutex_lock(&pool.lock);
 	id = pool.next_id++;
 	pthread_mutex_unlock(&pool.lock);
@@ -341,6 +386,14 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 					      pool.base[i], strerror(e));
 		}
 	}
+	if (pool.kind == CGROUP_V2 &&
+	    (slot->fd = open(slot->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		int e = errno;
+
+		remove_slot(slot);
+		return aims_error_set(err, AIMS_ESANDBOX, "cannot open cgroup %s: %s", pool.base[0],
+				      strerror(e));
+	}
 	*out = slot;
 	return 0;
 }
@@ -354,7 +407,12 @@ static int set_memory(cgroup_slot *slot, uint64_t bytes, aims_error *err)
 	if (pool.kind == CGROUP_V2) {
 		if ((rc = sandbox_write_file(slot->dir[0], "memory.max", value)) < 0)
 			goto fail;
-		sandbox_write_file(slot->dir[0], "memory.swap.max", "0"); /* absent without swap */
+		/* No swap: the limit is the memory a run may use. The file is
+		 * absent when the kernel accounts no swap. */
+		if (!slot->memory &&
+		    (rc = sandbox_write_file(slot->dir[0], "memory.swap.max", "0")) < 0 &&
+		    rc != -ENOENT)
+			goto fail;
 		return 0;
 	}
 	/* v1: memsw (memory + swap) must stay >= memory: raise it first,
@@ -452,16 +510,36 @@ void sandbox_cgroup_counters(cgroup_slot *slot, cgroup_counters *out)
 	}
 }
 
+int sandbox_cgroup_dirfd(const cgroup_slot *slot)
+{
+	return slot && pool.kind == CGROUP_V2 ? slot->fd : -1;
+}
+
+/* Whether no process is left in the slot's groups. */
+static bool is_empty(cgroup_slot *slot)
+{
+	char text[256];
+
+	if (pool.kind == CGROUP_V2)
+		return read_file(slot->dir[0], "cgroup.events", text, sizeof(text)) > 0 &&
+		       strstr(text, "populated 0\n");
+	for (size_t i = 0; i < dir_count(); i++)
+		if (read_file(slot->dir[i], "cgroup.procs", text, sizeof(text)) != 0)
+			return false;
+	return true;
+}
+
 void sandbox_cgroup_release(cgroup_slot *slot)
 {
-	char text[64];
-	bool empty = true;
+	bool empty;
 
 	if (!slot)
 		return;
-	for (size_t i = 0; i < dir_count(); i++)
-		if (read_file(slot->dir[i], "cgroup.procs", text, sizeof(text)) != 0)
-			empty = false;
+	/* A pid namespace dies with its init, so a reaped run leaves its
+	 * groups empty; should anything be left, it is killed (v2) and the
+	 * group is not reused. */
+	if (!(empty = is_empty(slot)) && pool.kind == CGROUP_V2)
+		sandbox_write_file(slot->dir[0], "cgroup.kill", "1");
 	pthread_mutex_lock(&pool.lock);
 	if (empty && pool.free_count < POOL_MAX) {
 		slot->next = pool.free_list;

@@ -166,8 +166,9 @@ static void build_plans(void)
 
 /* ---- the capability check, once ---- */
 
-/* What is checked once per process: seccomp (always, before any run) and
- * the namespaces (a throw-away clone, for aims_sandbox_check only: a run
+/* What is checked once per process: seccomp and, with
+ * AIMS_REQUIRE_CGROUPS=1, cgroups (always, before any run), and the
+ * namespaces (a throw-away clone, for aims_sandbox_check only: a run
  * learns the same from its own clone). */
 typedef struct check_state {
 	pthread_once_t once;
@@ -175,7 +176,7 @@ typedef struct check_state {
 	char message[AIMS_ERROR_MESSAGE_MAX];
 } check_state;
 
-static check_state seccomp_check = {PTHREAD_ONCE_INIT, 0, ""};
+static check_state host_check = {PTHREAD_ONCE_INIT, 0, ""};
 static check_state namespace_check = {PTHREAD_ONCE_INIT, 0, ""};
 
 static int userns_missing(check_state *st, int e)
@@ -190,23 +191,32 @@ static int userns_missing(check_state *st, int e)
 	return st->rc;
 }
 
-static void run_seccomp_check(void)
+static void run_host_check(void)
 {
 	uint32_t errno_action = SECCOMP_RET_ERRNO, kill_action = SECCOMP_RET_KILL_PROCESS;
+	const char *require;
 
 	/* The actions the filter uses: ERRNO, and KILL_PROCESS (Linux 4.14)
 	 * for other ABIs. */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &errno_action) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &kill_action) < 0) {
-		seccomp_check.rc = AIMS_EUNSUPPORTED;
-		snprintf(seccomp_check.message, sizeof(seccomp_check.message),
+		host_check.rc = AIMS_EUNSUPPORTED;
+		snprintf(host_check.message, sizeof(host_check.message),
 			 "seccomp filters are not available in this kernel (%s): "
 			 "refusing to run code without them",
 			 strerror(errno));
 		return;
 	}
-	sandbox_cgroup_kind();
+	/* An operator who wants no run with rlimits only says so. */
+	if (sandbox_cgroup_kind() == CGROUP_NONE && (require = getenv("AIMS_REQUIRE_CGROUPS")) &&
+	    strcmp(require, "1") == 0) {
+		host_check.rc = AIMS_EUNSUPPORTED;
+		snprintf(host_check.message, sizeof(host_check.message),
+			 "AIMS_REQUIRE_CGROUPS=1, but cgroups cannot enforce limits here: %s",
+			 sandbox_cgroup_reason());
+		return;
+	}
 	pthread_once(&plans.once, build_plans);
 }
 
@@ -225,11 +235,11 @@ static void run_namespace_check(void)
 		;
 }
 
-static int seccomp_ready(aims_error *err)
+static int host_ready(aims_error *err)
 {
-	pthread_once(&seccomp_check.once, run_seccomp_check);
-	if (seccomp_check.rc < 0)
-		return aims_error_set(err, seccomp_check.rc, "%s", seccomp_check.message);
+	pthread_once(&host_check.once, run_host_check);
+	if (host_check.rc < 0)
+		return aims_error_set(err, host_check.rc, "%s", host_check.message);
 	return 0;
 }
 
@@ -237,7 +247,7 @@ int aims_sandbox_check(aims_error *err)
 {
 	int rc;
 
-	if ((rc = seccomp_ready(err)) < 0)
+	if ((rc = host_ready(err)) < 0)
 		return rc;
 	pthread_once(&namespace_check.once, run_namespace_check);
 	if (namespace_check.rc < 0)
@@ -746,6 +756,38 @@ static int describe(aims_exec_result *r, const run_state *st, const child_record
 	return 0;
 }
 
+/* Clones the child with the namespaces but the network's (the child's
+ * helper creates that one while the child builds its root) and exit
+ * signal 0 (no SIGCHLD for the caller; waited for with __WALL). With a
+ * cgroup v2 fd the child is born in that group (clone3, Linux 5.7);
+ * *in_group tells whether it was. Returns what clone returns. */
+static pid_t spawn_child(run_state *st, int cgroup_fd, bool *in_group)
+{
+	static int no_clone3; /* the kernel (or a filter) has no clone3 */
+	unsigned long flags = (namespaces & ~(unsigned long)CLONE_NEWNET) | CLONE_PIDFD;
+
+	*in_group = false;
+	if (cgroup_fd >= 0 && !__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
+		struct clone_args ca;
+		pid_t pid;
+
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = flags | CLONE_INTO_CGROUP;
+		ca.pidfd = (uint64_t)(uintptr_t)&st->pidfd;
+		ca.cgroup = (uint64_t)cgroup_fd;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0) {
+			*in_group = pid > 0;
+			return pid;
+		}
+		/* Any failure is told by the plain clone and the attach that
+		 * follow, each naming what failed. */
+		if (errno == ENOSYS || errno == E2BIG)
+			__atomic_store_n(&no_clone3, 1, __ATOMIC_RELAXED);
+	}
+	return (pid_t)syscall(SYS_clone, flags, NULL, &st->pidfd, NULL, 0);
+}
+
 int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aims_error *err)
 {
 	cgroup_slot *slot = NULL;
@@ -762,7 +804,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 						  "LANG=C.UTF-8", NULL};
 	const char *const *env = cfg->env ? cfg->env : default_env;
 	const child_record *done = NULL;
-	bool root = geteuid() == 0;
+	bool root = geteuid() == 0, born_in_group = false;
 	uint64_t start, cpu_ms;
 	int rc = 0;
 	pid_t pid;
@@ -777,7 +819,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 
-	if ((rc = seccomp_ready(err)) < 0 || (rc = validate(cfg, err)) < 0)
+	if ((rc = host_ready(err)) < 0 || (rc = validate(cfg, err)) < 0)
 		goto out;
 	pthread_once(&plans.once, build_plans);
 
@@ -856,11 +898,7 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.status_fd = status_pipe[1];
 
 	start = now_ms();
-	/* Exit signal 0: no SIGCHLD for the caller; waited for with __WALL. */
-	/* Without the network namespace: the child's helper creates it
-	 * while the child builds its root (child.c). */
-	pid = (pid_t)syscall(SYS_clone, (namespaces & ~(unsigned long)CLONE_NEWNET) | CLONE_PIDFD,
-			     NULL, &st.pidfd, NULL, 0);
+	pid = spawn_child(&st, sandbox_cgroup_dirfd(slot), &born_in_group);
 	if (pid == 0)
 		sandbox_child_main(&args);
 	if (pid < 0) {
@@ -901,7 +939,8 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 		rc = aims_error_set(err, AIMS_EIO, "cannot start the sandbox: %s", strerror(errno));
 		goto abort;
 	}
-	if (slot && !args.cgroup_tasks_count && (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)
+	if (slot && !args.cgroup_tasks_count && !born_in_group &&
+	    (rc = sandbox_cgroup_attach(slot, pid, err)) < 0)
 		goto abort;
 	if (set_nonblock(st.stdin_fd) < 0 || set_nonblock(st.out.fd) < 0 ||
 	    set_nonblock(st.err.fd) < 0 || set_nonblock(st.status_fd) < 0 ||

@@ -44,7 +44,12 @@ const char *sandbox_cgroup_reason(void);
  * *out is NULL (not an error) when cgroups are not usable here. */
 int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pids,
 			   aims_error *err);
-/* Moves pid into the slot's groups (from the parent: cgroup v2). */
+/* cgroup v2: an open fd of the slot's group, for clone3's
+ * CLONE_INTO_CGROUP (the child is born in it: no migration, whose lock
+ * costs an RCU grace period); -1 on v1. */
+int sandbox_cgroup_dirfd(const cgroup_slot *slot);
+/* Moves pid into the slot's groups (from the parent: cgroup v2 when
+ * clone3 cannot place the child). */
 int sandbox_cgroup_attach(cgroup_slot *slot, pid_t pid, aims_error *err);
 /* The files a single-threaded child writes "0" to, to move itself into
  * the slot's groups (cgroup v1: <group>/tasks). Moving the writing thread

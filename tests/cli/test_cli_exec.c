@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,42 @@ static void refuses_without_user_namespaces(void **state)
 	assert_non_null(strstr(buf, "refusing to run code unsandboxed"));
 }
 
+/* AIMS_REQUIRE_CGROUPS=1: a run whose limits would be rlimits is refused
+ * with the reason, and nothing runs; with cgroups it runs. */
+static void cgroups_can_be_required(void **state)
+{
+	const char *const env[] = {"AIMS_REQUIRE_CGROUPS=1",
+				   "E2B_API_KEY=", "AIMS_CODE_BACKEND=", NULL};
+	const char *const argv[] = {"exec", "-l", "bash", "-c", "echo RAN", NULL};
+	bool rlimits;
+	test_run run;
+
+	(void)state;
+	require_sandbox();
+	rlimits = strcmp(aims_sandbox_limits_backend(), "rlimits") == 0;
+	test_run_aims(&run, NULL, NULL, env, argv);
+	if (rlimits) {
+		assert_int_equal(run.status, 1);
+		assert_string_equal(run.out, "");
+		assert_non_null(strstr(run.err, "AIMS_REQUIRE_CGROUPS=1, but cgroups cannot "
+						"enforce limits here: cgroup v"));
+	} else {
+		assert_int_equal(run.status, 0);
+		assert_string_equal(run.out, "RAN\n");
+	}
+	test_run_free(&run);
+	if (geteuid() != 0)
+		return;
+	/* uid 1000, in root's cgroup: no cgroup of its own to write to, on
+	 * v1 as on v2. */
+	test_run_aims_as_user(&run, env, argv);
+	assert_int_equal(run.status, 1);
+	assert_string_equal(run.out, "");
+	assert_non_null(strstr(run.err, "AIMS_REQUIRE_CGROUPS=1, but cgroups cannot enforce "
+					"limits here: cgroup v"));
+	test_run_free(&run);
+}
+
 static int count_cgroups_of(pid_t pid)
 {
 	char prefix[64];
@@ -311,6 +348,7 @@ int main(void)
 		cmocka_unit_test(bad_requests_exit_1),
 		cmocka_unit_test(json_output),
 		cmocka_unit_test(refuses_without_user_namespaces),
+		cmocka_unit_test(cgroups_can_be_required),
 		cmocka_unit_test(caller_killed_leaves_nothing),
 	};
 

@@ -290,43 +290,12 @@ static void non_root_caller_keeps_its_secrets(void **state)
 		"'rb').read())\n"
 		"    t('/proc/%d/mem' % pid, lambda: open('/proc/%d/mem' % pid, 'r+b'))\n";
 	const char *const env[] = {"AIMS_TEST_SECRET=hunter2-non-root", NULL};
-	char *dir = NULL, *copy = NULL;
-	const char *argv[16];
-	size_t n = 0;
+	const char *const argv[] = {"exec", "--backend", "local", "-l", "python", "-c", code, NULL};
 	test_run run;
 
 	(void)state;
 	require_sandbox();
-	if (geteuid() == 0) {
-		/* A copy anyone may run: the build tree may sit in a directory
-		 * uid 1000 cannot enter. */
-		test_run cp;
-		const char *cp_argv[] = {"/bin/cp", AIMS_BINARY, NULL, NULL};
-
-		dir = test_tmpdir();
-		assert_int_equal(chmod(dir, 0755), 0);
-		copy = test_join(dir, "aims");
-		cp_argv[2] = copy;
-		test_run_program(&cp, NULL, NULL, NULL, cp_argv);
-		assert_int_equal(cp.status, 0);
-		test_run_free(&cp);
-		argv[n++] = "/usr/bin/setpriv";
-		argv[n++] = "--reuid=1000";
-		argv[n++] = "--regid=1000";
-		argv[n++] = "--clear-groups";
-		argv[n++] = copy;
-	} else {
-		argv[n++] = AIMS_BINARY;
-	}
-	argv[n++] = "exec";
-	argv[n++] = "--backend";
-	argv[n++] = "local";
-	argv[n++] = "-l";
-	argv[n++] = "python";
-	argv[n++] = "-c";
-	argv[n++] = code;
-	argv[n] = NULL;
-	test_run_program(&run, "/", NULL, env, argv);
+	test_run_aims_as_user(&run, env, argv);
 	if (run.status != 0 || !strstr(run.out, "BLOCKED /proc/1/mem") ||
 	    strstr(run.out, "ESCAPED") || strstr(run.out, "hunter2")) {
 		fprintf(stderr, "status %d\nstdout:\n%s\nstderr:\n%s\n", run.status, run.out,
@@ -334,11 +303,6 @@ static void non_root_caller_keeps_its_secrets(void **state)
 		fail_msg("the program reached the init or the helper");
 	}
 	test_run_free(&run);
-	if (dir) {
-		test_rmtree(dir);
-		free(dir);
-		free(copy);
-	}
 }
 
 static void secrets_parent_proc_environ(void **state)

@@ -34,17 +34,64 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 	(*buf)[*len] = '\0';
 }
 
+/* The aims binary: AIMS_TEST_AIMS names a copy where the build tree is
+ * out of reach (tests/security/as-user.sh). */
+static const char *aims_binary(void)
+{
+	const char *copy = getenv("AIMS_TEST_AIMS");
+
+	return copy && *copy ? copy : AIMS_BINARY;
+}
+
 void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
 		   const char *const *argv)
 {
 	const char *args[64];
 	size_t n = 0;
 
-	args[n++] = AIMS_BINARY;
+	args[n++] = aims_binary();
 	for (; argv && argv[n - 1] && n < 63; n++)
 		args[n] = argv[n - 1];
 	args[n] = NULL;
 	test_run_program(run, cwd, stdin_data, env, args);
+}
+
+void test_run_aims_as_user(test_run *run, const char *const *env, const char *const *argv)
+{
+	const char *args[64];
+	char *dir = NULL, *copy = NULL;
+	size_t n = 0;
+
+	if (geteuid() == 0) {
+		/* A copy anyone may run: the build tree may sit in a directory
+		 * uid 1000 cannot enter. */
+		const char *cp_argv[] = {"/bin/cp", aims_binary(), NULL, NULL};
+		test_run cp;
+
+		dir = test_tmpdir();
+		assert_int_equal(chmod(dir, 0755), 0);
+		copy = test_join(dir, "aims");
+		cp_argv[2] = copy;
+		test_run_program(&cp, NULL, NULL, NULL, cp_argv);
+		assert_int_equal(cp.status, 0);
+		test_run_free(&cp);
+		args[n++] = "/usr/bin/setpriv";
+		args[n++] = "--reuid=1000";
+		args[n++] = "--regid=1000";
+		args[n++] = "--clear-groups";
+		args[n++] = copy;
+	} else {
+		args[n++] = aims_binary();
+	}
+	for (size_t i = 0; argv[i] && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	test_run_program(run, "/", NULL, env, args);
+	if (dir) {
+		test_rmtree(dir);
+		free(dir);
+		free(copy);
+	}
 }
 
 void test_run_program(test_run *run, const char *cwd, const char *stdin_data,

@@ -25,6 +25,9 @@ typedef struct test_run {
  * Fails the test on a system error. */
 void test_run_aims(test_run *run, const char *cwd, const char *stdin_data, const char *const *env,
 		   const char *const *argv);
+/* Runs AIMS_BINARY with argv (as test_run_aims, in /) as a caller that
+ * is not root: as root, a copy of it as uid/gid 1000 (setpriv). */
+void test_run_aims_as_user(test_run *run, const char *const *env, const char *const *argv);
 /* The same for any program: argv[0] is its path. */
 void test_run_program(test_run *run, const char *cwd, const char *stdin_data,
 		      const char *const *env, const char *const *argv);
