@@ -62,6 +62,18 @@ out=$($sr "$aims" exec -l bash -c 'echo ran' 2>&1)
 check "root, Delegate=yes service: runs" "ran" "$out"
 leftovers "root, Delegate=yes service"
 
+# 2b. root as a service without delegation: systemd may take that cgroup's
+#     controllers back, so the groups go to /sys/fs/cgroup/aims.
+unit=aims-cgroup2-check-$$
+systemd-run --quiet -u "$unit" "$aims" exec -l bash -c 'sleep 6'
+sleep 3
+inside=$(find "/sys/fs/cgroup/system.slice/$unit.service" -mindepth 1 -name 'aims-*' 2>/dev/null)
+top=$(find /sys/fs/cgroup/aims -maxdepth 1 -name 'aims-*' 2>/dev/null)
+check "root, service without Delegate: not in the service's cgroup" "none" "${inside:-none}"
+check "root, service without Delegate: in the top group" "/sys/fs/cgroup/aims/aims-" "$top"
+while systemctl is-active --quiet "$unit"; do sleep 1; done
+leftovers "root, service without Delegate"
+
 # 3. a user in a delegated scope of its own systemd.
 as_user() {
 	runuser -u "$user" -- env XDG_RUNTIME_DIR=/run/user/$(id -u "$user") "$@"

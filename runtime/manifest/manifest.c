@@ -15,6 +15,7 @@
 
 #include "core/array.h"
 #include "manifest/manifest_int.h"
+#include "manifest/slim.h"
 
 /* ---- Names ------------------------------------------------------------- */
 
@@ -866,6 +867,57 @@ int aims_manifest_load_flags(aims_manifest **out, const char *path, unsigned fla
 	return rc;
 }
 
+static int copy_field(aims_arena *arena, aims_field *dst, const aims_field *src)
+{
+	*dst = *src;
+	return !src->str || (dst->str = aims_arena_strdup(arena, src->str)) ? 0 : AIMS_ENOMEM;
+}
+
+aims_manifest *aims_manifest_slim(const aims_manifest *m, aims_arena *arena)
+{
+	const aims_strlist *t = &m->triggers;
+	manifest_impl *impl;
+	aims_manifest *s;
+
+	if (!(impl = aims_arena_alloc(arena, sizeof(*impl))))
+		return NULL;
+	impl->borrowed = true;
+	s = &impl->pub;
+	s->has_front_matter = m->has_front_matter;
+	s->front_matter_line = m->front_matter_line;
+	s->body_line = m->body_line;
+	s->kind = m->kind;
+	s->kind_inferred = m->kind_inferred;
+	s->id_inferred = m->id_inferred;
+	s->status = m->status;
+	s->status_field.key_pos = m->status_field.key_pos;
+	s->status_field.pos = m->status_field.pos;
+	s->priority = m->priority;
+	s->priority_field.key_pos = m->priority_field.key_pos;
+	s->priority_field.pos = m->priority_field.pos;
+	s->singular_trigger = m->singular_trigger;
+	s->triggers.count = t->count;
+	s->triggers.key_pos = t->key_pos;
+	if (!(s->path = aims_arena_strdup(arena, m->path)) ||
+	    copy_field(arena, &s->type, &m->type) < 0 || copy_field(arena, &s->id, &m->id) < 0 ||
+	    copy_field(arena, &s->name, &m->name) < 0)
+		return NULL;
+	if (t->count) {
+		const char **items = aims_arena_alloc(arena, t->count * sizeof(*items));
+		aims_pos *pos = aims_arena_alloc(arena, t->count * sizeof(*pos));
+
+		if (!items || !pos)
+			return NULL;
+		for (size_t i = 0; i < t->count; i++)
+			if (!(items[i] = aims_arena_strdup(arena, t->items[i])))
+				return NULL;
+		memcpy(pos, t->pos, t->count * sizeof(*pos));
+		s->triggers.items = items;
+		s->triggers.pos = pos;
+	}
+	return s;
+}
+
 void aims_manifest_free(aims_manifest *m)
 {
 	manifest_impl *impl;
@@ -874,6 +926,8 @@ void aims_manifest_free(aims_manifest *m)
 	if (!m)
 		return;
 	impl = impl_of(m);
+	if (impl->borrowed)
+		return;
 	free(impl->problems);
 	/* impl itself lives in its arena: free from a copy. */
 	arena = impl->arena;

@@ -15,6 +15,7 @@ typedef struct manifest_impl {
 	aims_problem *problems; /* realloc'd: validation appends */
 	size_t problem_count;
 	size_t problem_cap;
+	bool borrowed; /* lives in an arena of its caller's (slim.h) */
 } manifest_impl;
 
 static inline manifest_impl *impl_of(const aims_manifest *m)

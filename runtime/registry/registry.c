@@ -38,6 +38,8 @@ struct aims_registry {
 	size_t table_cap;
 	unsigned threads;
 	unsigned load_flags;
+	aims_registry_load_hook hook;
+	void *hook_ctx;
 };
 
 /* ---- The index ---------------------------------------------------------- */
@@ -244,8 +246,8 @@ out:
 /* ---- Parallel parsing --------------------------------------------------- */
 
 typedef struct job {
+	const aims_registry *reg;
 	char **paths;
-	unsigned flags;
 	aims_manifest **results;
 	size_t count;
 	atomic_size_t next;
@@ -277,16 +279,45 @@ static int load_one(aims_manifest **out, const char *path, unsigned flags)
 	}
 }
 
+/* Loads path for the registry on loading thread worker: *out is the
+ * manifest to keep (after the hook), or NULL for a file found in a
+ * directory that is not one (a README or a note; a file named on its own
+ * is kept, to be reported). */
+static int load_for(const aims_registry *reg, unsigned worker, aims_manifest **out,
+		    const char *path, bool named)
+{
+	aims_manifest *m = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_one(&m, path, reg->load_flags)) < 0)
+		return rc;
+	if (!named && !m->has_front_matter && m->problem_count == 0) {
+		aims_manifest_free(m);
+		return 0;
+	}
+	if (reg->hook && !(m = reg->hook(reg->hook_ctx, worker, m)))
+		return AIMS_ENOMEM;
+	*out = m;
+	return 0;
+}
+
+typedef struct worker_arg {
+	job *job;
+	unsigned worker;
+} worker_arg;
+
 static void *worker(void *arg)
 {
-	job *j = arg;
+	const worker_arg *w = arg;
+	job *j = w->job;
 
 	for (;;) {
 		size_t i = atomic_fetch_add(&j->next, 1);
 
 		if (i >= j->count)
 			break;
-		if (load_one(&j->results[i], j->paths[i], j->flags) < 0)
+		if (load_for(j->reg, w->worker, &j->results[i], j->paths[i], false) < 0)
 			atomic_store(&j->failed, 1);
 	}
 	return NULL;
@@ -307,25 +338,28 @@ static unsigned thread_count(const aims_registry *reg, size_t files)
 static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 {
 	pthread_t threads[MAX_THREADS];
+	worker_arg args[MAX_THREADS];
 	unsigned n = thread_count(reg, list->count), started = 0;
 	job j;
 	int rc = 0;
 
 	if (!list->count)
 		return 0;
+	j.reg = reg;
 	j.paths = list->paths;
-	j.flags = reg->load_flags;
 	j.count = list->count;
 	atomic_init(&j.next, 0);
 	atomic_init(&j.failed, 0);
 	if (!(j.results = calloc(list->count, sizeof(*j.results))))
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+	for (unsigned t = 0; t < n; t++)
+		args[t] = (worker_arg){&j, t};
 	for (unsigned t = 1; t < n; t++) {
-		if (pthread_create(&threads[t], NULL, worker, &j) != 0)
+		if (pthread_create(&threads[t], NULL, worker, &args[t]) != 0)
 			break; /* fewer threads is fine */
 		started++;
 	}
-	worker(&j);
+	worker(&args[0]);
 	for (unsigned t = 1; t <= started; t++)
 		pthread_join(threads[t], NULL);
 
@@ -335,10 +369,6 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 		if (!m)
 			continue;
 		j.results[i] = NULL;
-		if (!m->has_front_matter && m->problem_count == 0) {
-			aims_manifest_free(m); /* a README or a note */
-			continue;
-		}
 		if (rc == 0)
 			rc = add_manifest(reg, m);
 		else
@@ -387,6 +417,12 @@ void aims_registry_set_load_flags(aims_registry *reg, unsigned flags)
 	reg->load_flags = flags;
 }
 
+void aims_registry_set_load_hook(aims_registry *reg, aims_registry_load_hook hook, void *ctx)
+{
+	reg->hook = hook;
+	reg->hook_ctx = ctx;
+}
+
 int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err)
 {
 	struct stat st;
@@ -400,10 +436,11 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 	if (!S_ISDIR(st.st_mode)) {
 		aims_manifest *m = NULL;
 
-		if ((rc = load_one(&m, path, reg->load_flags)) < 0)
+		if ((rc = load_for(reg, 0, &m, path, true)) < 0)
 			return aims_error_set(err, rc, "out of memory");
-		return add_manifest(reg, m) < 0 ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
-						: 0;
+		return m && add_manifest(reg, m) < 0
+			       ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
+			       : 0;
 	}
 	stack[0].dev = st.st_dev;
 	stack[0].ino = st.st_ino;

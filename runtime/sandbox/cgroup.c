@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox_int.h"
@@ -241,24 +243,48 @@ static int use_base_v2(const char *base, bool own)
 	return rc;
 }
 
-/* Root without a delegated cgroup (a login shell, a test): a group of
- * our own at the top of the hierarchy, whose root cgroup may hand
- * controllers down whatever it holds. */
+/* Root without a delegated cgroup (a login shell, a test, a service
+ * without Delegate=yes): a group of our own at the top of the hierarchy,
+ * whose root cgroup may hand controllers down whatever it holds. */
 static int use_top_group_v2(void)
 {
+	bool made;
 	int rc;
 
-	if (mkdir(CGROUP_ROOT "/aims", 0755) < 0 && errno != EEXIST)
-		return -errno;
 	if ((rc = use_base_v2(CGROUP_ROOT, false)) < 0)
 		return rc;
-	return use_base_v2(CGROUP_ROOT "/aims", false);
+	if (mkdir(CGROUP_ROOT "/aims", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	made = errno != EEXIST;
+	if ((rc = use_base_v2(CGROUP_ROOT "/aims", false)) < 0 && made)
+		rmdir(CGROUP_ROOT "/aims");
+	return rc;
 }
+
+/* Whether the cgroup dir (rel below the root) was handed to this process
+ * to manage: the root of the hierarchy (or of our cgroup namespace), or
+ * marked delegated by systemd (Delegate=yes; systemd 251 and later). A
+ * cgroup systemd manages itself may have its controllers taken away at
+ * any reload, which would leave the runs' groups without limits. */
+static bool delegated(const char *dir, const char *rel)
+{
+	char value[8];
+	ssize_t n;
+
+	if (strcmp(rel, "/") == 0)
+		return true;
+	if ((n = getxattr(dir, "trusted.delegate", value, sizeof(value))) <= 0)
+		n = getxattr(dir, "user.delegate", value, sizeof(value));
+	return n == 1 && value[0] == '1';
+}
+
+#define NOT_DELEGATED (-EXDEV) /* a reason of ours, not the kernel's */
 
 static const char *why(int rc)
 {
-	return rc == -ENOENT ? "the memory and pids controllers are not given to it"
-			     : strerror(-rc);
+	return rc == -ENOENT	     ? "the memory and pids controllers are not given to it"
+	       : rc == NOT_DELEGATED ? "it is not delegated to aims"
+				     : strerror(-rc);
 }
 
 static void detect_v2(void)
@@ -273,7 +299,11 @@ static void detect_v2(void)
 		return;
 	}
 	snprintf(own, sizeof(own), CGROUP_ROOT "%s", rel);
-	if ((rc = use_base_v2(own, true)) == 0) {
+	/* A process that is not root may only write to cgroups it was given
+	 * (which a user's systemd does not always mark delegated); root may
+	 * write anywhere, so it asks. */
+	rc = root && !delegated(own, rel) ? NOT_DELEGATED : use_base_v2(own, true);
+	if (rc == 0) {
 		memcpy(pool.base[0], own, sizeof(own));
 	} else if (root && (top = use_top_group_v2()) == 0) {
 		snprintf(pool.base[0], sizeof(pool.base[0]), "%s", CGROUP_ROOT "/aims");
@@ -448,6 +478,15 @@ int sandbox_cgroup_acquire(cgroup_slot **out, uint64_t memory_bytes, uint32_t pi
 		pool.free_count--;
 	}
 	pthread_mutex_unlock(&pool.lock);
+	/* v2: a reused group whose controllers were taken away since (by
+	 * whoever manages the cgroup above) would run without limits: it is
+	 * dropped, and a new group fails when it cannot set its limits. */
+	if (slot && pool.kind == CGROUP_V2 &&
+	    (faccessat(slot->fd, "memory.max", F_OK, 0) < 0 ||
+	     faccessat(slot->fd, "pids.max", F_OK, 0) < 0)) {
+		remove_slot(slot);
+		slot = NULL;
+	}
 	if (!slot && (rc = make_slot(&slot, err)) < 0)
 		return rc;
 	if (slot->memory != memory_bytes) {
@@ -529,6 +568,36 @@ static bool is_empty(cgroup_slot *slot)
 	return true;
 }
 
+/* Kills whatever is left in the slot's groups and waits (up to a second)
+ * until they are empty. */
+static void empty_slot(cgroup_slot *slot)
+{
+	if (pool.kind != CGROUP_V2 || sandbox_write_file(slot->dir[0], "cgroup.kill", "1") < 0) {
+		/* v1, or a kernel before 5.14: each process by its pid. */
+		for (size_t i = 0; i < dir_count(); i++) {
+			char text[4096];
+
+			if (read_file(slot->dir[i], "cgroup.procs", text, sizeof(text)) <= 0)
+				continue;
+			for (char *p = text; *p;) {
+				char *end;
+				long pid = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				if (pid > 0)
+					kill((pid_t)pid, SIGKILL);
+				p = end + (*end == '\n');
+			}
+		}
+	}
+	for (int i = 0; i < 100 && !is_empty(slot); i++) {
+		struct timespec ten_ms = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ten_ms, NULL);
+	}
+}
+
 void sandbox_cgroup_release(cgroup_slot *slot)
 {
 	bool empty;
@@ -536,10 +605,10 @@ void sandbox_cgroup_release(cgroup_slot *slot)
 	if (!slot)
 		return;
 	/* A pid namespace dies with its init, so a reaped run leaves its
-	 * groups empty; should anything be left, it is killed (v2) and the
-	 * group is not reused. */
-	if (!(empty = is_empty(slot)) && pool.kind == CGROUP_V2)
-		sandbox_write_file(slot->dir[0], "cgroup.kill", "1");
+	 * groups empty; should anything be left, it is killed and the group
+	 * removed, not reused. */
+	if (!(empty = is_empty(slot)))
+		empty_slot(slot);
 	pthread_mutex_lock(&pool.lock);
 	if (empty && pool.free_count < POOL_MAX) {
 		slot->next = pool.free_list;

@@ -536,6 +536,8 @@ typedef struct run_state {
 	const char *stdin_data;
 	size_t stdin_len, stdin_off;
 	bool exited, timed_out, canceled;
+	char *chunk; /* READ_CHUNK bytes, made before the clone: once the
+		      * child runs, nothing may fail before it is reaped */
 	int wait_status;
 	struct rusage usage;
 	child_record records[4];
@@ -577,11 +579,8 @@ static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t sta
 {
 	uint64_t deadline = start + cfg->wall_ms;
 	uint64_t drain_deadline = 0;
-	char *chunk = malloc(READ_CHUNK);
 	int rc = 0;
 
-	if (!chunk)
-		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
 	for (;;) {
 		struct pollfd pfd[6];
 		int idx[6], n = 0, timeout;
@@ -652,7 +651,7 @@ static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t sta
 			case 1:
 			case 2: {
 				stream *s = idx[i] == 1 ? &st->out : &st->err;
-				int r = read_stream(s, chunk);
+				int r = read_stream(s, st->chunk);
 
 				if (r == -2) {
 					rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
@@ -682,7 +681,6 @@ static int wait_loop(run_state *st, const aims_sandbox_config *cfg, uint64_t sta
 			}
 		}
 	}
-	free(chunk);
 	return rc;
 }
 
@@ -876,7 +874,10 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.in_host_root = root;
 	args.new_network = !cfg->share_network;
 
-	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids, err)) < 0)
+	/* The run's init and its setup helper (which may still be leaving
+	 * when the program starts) are not the program's: cfg->pids is what
+	 * the program gets. */
+	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids + 2, err)) < 0)
 		goto out;
 	if (slot) {
 		sandbox_cgroup_counters(slot, &before);
@@ -886,6 +887,10 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 		args.pids_fallback = cfg->pids;
 	}
 
+	if (!(st.chunk = malloc(READ_CHUNK))) {
+		rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (make_pipe(in_pipe) < 0 || make_pipe(out_pipe) < 0 || make_pipe(err_pipe) < 0 ||
 	    make_pipe(sync_pipe) < 0 || make_pipe(status_pipe) < 0) {
 		rc = aims_error_set(err, AIMS_EIO, "cannot create pipes: %s", strerror(errno));
@@ -1022,6 +1027,7 @@ out:
 	close_fd(&st.sync_fd);
 	close_fd(&st.pidfd);
 	sandbox_cgroup_release(slot);
+	free(st.chunk);
 	aims_buf_free(&st.out.buf);
 	aims_buf_free(&st.err.buf);
 	if (rc < 0) {

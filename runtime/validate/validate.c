@@ -3,11 +3,14 @@
  * that need the whole file, the file system or other files (SPEC §3), and
  * sorts everything into a result.
  *
- * The loader already parsed every file (on several threads, in the
- * registry); what is left here is cheap per file (string checks, one JSON
- * parse per ```json block, one stat per listed file with --root) plus two
- * passes over the registry: duplicate ids (its conflicts) and triggers
- * shared between definitions (one hash table).
+ * The loader parses the files (on several threads, in the registry); what
+ * is left here is cheap per file (string checks, one JSON parse per
+ * ```json block, one stat per listed file with --root) plus two passes
+ * over the registry: duplicate ids (its conflicts) and triggers shared
+ * between definitions (one hash table). aims_validate_paths runs the
+ * per-file part on the loading threads, as each file is parsed, and
+ * keeps only slim copies for the two passes ("Checking files as they
+ * load", below).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +26,8 @@
 #include "aims/router.h"
 #include "aims/validate.h"
 #include "core/arena.h"
+#include "core/array.h"
+#include "manifest/slim.h"
 
 #define MAX_THREADS	 8
 #define FILES_PER_THREAD 256 /* below this many files a thread is not worth it */
@@ -89,6 +94,9 @@ typedef struct checker {
 	aims_arena *arena;
 	aims_diagnostic *diags;
 	size_t count, cap;
+	/* The verdict record of the file being checked while files are
+	 * checked as they load (v->files is made later); else NULL. */
+	aims_validate_file *cur;
 	int rc;
 } checker;
 
@@ -108,6 +116,7 @@ static void vdiag(checker *c, size_t file, const char *rule, aims_severity sever
 		  const char *fmt, va_list ap)
 {
 	aims_validation *v = c->v;
+	aims_validate_file *f = c->cur ? c->cur : &v->files[file];
 	char raw[AIMS_ERROR_MESSAGE_MAX], clean[AIMS_ERROR_MESSAGE_MAX * 2];
 	aims_diagnostic *d;
 
@@ -133,15 +142,15 @@ static void vdiag(checker *c, size_t file, const char *rule, aims_severity sever
 	}
 	d->rule = rule;
 	d->severity = v->strict ? AIMS_SEVERITY_ERROR : severity;
-	d->path = v->files[file].path;
+	d->path = f->path;
 	/* "The whole file" (line 0) is shown as its first line. */
 	d->pos.line = pos.line ? pos.line : 1;
 	d->pos.col = pos.line && pos.col ? pos.col : 1;
 	c->count++;
 	if (d->severity == AIMS_SEVERITY_ERROR)
-		v->files[file].errors++;
+		f->errors++;
 	else
-		v->files[file].warnings++;
+		f->warnings++;
 }
 
 static void diag(checker *c, size_t file, const char *rule, aims_severity severity, aims_pos pos,
@@ -534,7 +543,8 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 	for (size_t i = 0; i < defs; i++) {
 		const aims_manifest *m = aims_registry_at(reg, i);
 
-		if (!m->root || !aims_status_routable(m->status))
+		/* (A file whose YAML gave no mapping has no triggers.) */
+		if (!aims_status_routable(m->status))
 			continue;
 		for (size_t t = 0; t < m->triggers.count; t++) {
 			const char *text = m->triggers.items[t];
@@ -617,10 +627,9 @@ static aims_validation *validation_new(const aims_validate_options *opts, size_t
 	return v;
 }
 
-/* Fills the verdict record of file slot for m. */
-static int add_file(checker *c, size_t slot, const aims_manifest *m)
+/* Fills the verdict record f for m. */
+static int init_record(checker *c, aims_validate_file *f, const aims_manifest *m)
 {
-	aims_validate_file *f = &c->v->files[slot];
 	size_t size = strlen(m->path) * 3 + 5;
 	char *path = aims_arena_alloc(c->arena, size);
 
@@ -684,7 +693,8 @@ static void *check_worker(void *arg)
 		for (size_t i = first; i < j->count && i < first + 64; i++) {
 			const aims_manifest *m = aims_registry_file_at(j->reg, i);
 
-			if (j->slot_of[i] == (size_t)-1 || add_file(&t->c, j->slot_of[i], m) < 0)
+			if (j->slot_of[i] == (size_t)-1 ||
+			    init_record(&t->c, &t->c.v->files[j->slot_of[i]], m) < 0)
 				continue;
 			check_file(&t->c, j->slot_of[i], m);
 		}
@@ -759,6 +769,41 @@ static int deliver(aims_validation **out, aims_validation *v, int rc, aims_error
 	return aims_error_set(err, rc, "validating: out of memory");
 }
 
+/* The rules across files, once every file has its slot: refs map the
+ * registry's manifests to registry indexes, slot_of those to result
+ * files ((size_t)-1: a repeat). */
+static int check_across(aims_validation *v, const aims_registry *reg, file_ref *refs, size_t nfiles,
+			const size_t *slot_of, const aims_validate_options *opts)
+{
+	checker c;
+	int rc;
+
+	for (size_t i = 0; i < nfiles; i++)
+		refs[i].file = slot_of[refs[i].file];
+	checker_init(&c, v, opts, &v->arena);
+	check_conflicts(&c, reg, refs, nfiles);
+	check_shared_triggers(&c, reg, refs, nfiles);
+	rc = merge(v, &c);
+	free(c.diags);
+	return rc;
+}
+
+/* refs (nfiles) of the registry's files, sorted by manifest, and the
+ * repeats among them marked in skip (nfiles). */
+static int index_files(const aims_registry *reg, size_t nfiles, file_ref **refs, bool **skip)
+{
+	if (!(*refs = calloc(nfiles ? nfiles : 1, sizeof(**refs))) ||
+	    !(*skip = calloc(nfiles ? nfiles : 1, sizeof(**skip))))
+		return AIMS_ENOMEM;
+	for (size_t i = 0; i < nfiles; i++) {
+		(*refs)[i].m = aims_registry_file_at(reg, i);
+		(*refs)[i].file = i;
+	}
+	qsort(*refs, nfiles, sizeof(**refs), cmp_ref);
+	find_repeats(reg, *refs, nfiles, *skip);
+	return 0;
+}
+
 int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 			   const aims_validate_options *opts, aims_error *err)
 {
@@ -767,36 +812,21 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 	size_t *slot_of = NULL; /* registry file index -> result file index */
 	bool *skip = NULL;
 	aims_validation *v;
-	checker c;
 	int rc = 0;
 
 	if (!opts)
 		opts = &default_options;
 	if (!(v = validation_new(opts, nfiles)) ||
-	    !(refs = calloc(nfiles ? nfiles : 1, sizeof(*refs))) ||
 	    !(slot_of = calloc(nfiles ? nfiles : 1, sizeof(*slot_of))) ||
-	    !(skip = calloc(nfiles ? nfiles : 1, sizeof(*skip)))) {
+	    (rc = index_files(reg, nfiles, &refs, &skip)) < 0) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nfiles; i++) {
-		refs[i].m = aims_registry_file_at(reg, i);
-		refs[i].file = i;
-	}
-	qsort(refs, nfiles, sizeof(*refs), cmp_ref);
-	find_repeats(reg, refs, nfiles, skip);
 	for (size_t i = 0; i < nfiles; i++)
 		slot_of[i] = skip[i] ? (size_t)-1 : v->file_count++;
 	if ((rc = check_files(v, reg, slot_of, opts)) < 0)
 		goto out;
-	/* From here on, refs map manifests to result files. */
-	for (size_t i = 0; i < nfiles; i++)
-		refs[i].file = slot_of[refs[i].file];
-	checker_init(&c, v, opts, &v->arena);
-	check_conflicts(&c, reg, refs, nfiles);
-	check_shared_triggers(&c, reg, refs, nfiles);
-	rc = merge(v, &c);
-	free(c.diags);
+	rc = check_across(v, reg, refs, nfiles, slot_of, opts);
 out:
 	free(refs);
 	free(slot_of);
@@ -804,27 +834,169 @@ out:
 	return deliver(out, v, rc, err);
 }
 
+/* ---- Checking files as they load ----------------------------------------- */
+
+/* aims_validate_paths checks each file on the thread that loaded it, while
+ * it is in the cache, and lets the registry keep only its slim copy (what
+ * the rules across files read): ten thousand files then take a few MB,
+ * not seventy, and the page faults of the rest are never paid. */
+
+/* A file checked as it loaded: its verdict record, its diagnostics (a
+ * range of its worker's), and the slim manifest the registry keeps. */
+typedef struct loaded_file {
+	aims_validate_file f;
+	unsigned worker;
+	size_t first_diag, diag_count;
+	const aims_manifest *m;
+} loaded_file;
+
+typedef struct load_worker {
+	checker c;
+	loaded_file *files;
+	size_t count, cap;
+	aims_arena slim; /* the slim manifests the registry keeps */
+} load_worker;
+
+typedef struct load_check {
+	load_worker workers[MAX_THREADS];
+} load_check;
+
+static aims_manifest *check_loaded(void *ctx, unsigned worker, aims_manifest *m)
+{
+	load_worker *w = &((load_check *)ctx)->workers[worker];
+	aims_manifest *slim = NULL;
+	loaded_file *lf;
+
+	if (aims_array_reserve((void **)&w->files, &w->cap, w->count, sizeof(*w->files)) < 0 ||
+	    !(slim = aims_manifest_slim(m, &w->slim))) {
+		aims_manifest_free(m);
+		return NULL;
+	}
+	lf = &w->files[w->count++];
+	memset(lf, 0, sizeof(*lf));
+	lf->m = slim;
+	lf->worker = worker;
+	lf->first_diag = w->c.count;
+	w->c.cur = &lf->f;
+	if (init_record(&w->c, &lf->f, m) == 0)
+		check_file(&w->c, 0, m);
+	w->c.cur = NULL;
+	lf->diag_count = w->c.count - lf->first_diag;
+	aims_manifest_free(m);
+	return slim;
+}
+
+static int cmp_loaded(const void *a, const void *b)
+{
+	const aims_manifest *x = (*(loaded_file *const *)a)->m, *y = (*(loaded_file *const *)b)->m;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Gives each file of reg that is not a repeat its slot in v, with its
+ * verdict and diagnostics as checked while loading. */
+static int collect_loaded(aims_validation *v, const aims_registry *reg, load_check *lc,
+			  const bool *skip, size_t *slot_of)
+{
+	size_t nfiles = aims_registry_file_count(reg), total = 0, diags = 0;
+	loaded_file **all;
+	aims_validate_file *files;
+
+	for (size_t t = 0; t < MAX_THREADS; t++) {
+		if (lc->workers[t].c.rc < 0)
+			return lc->workers[t].c.rc;
+		total += lc->workers[t].count;
+		diags += lc->workers[t].c.count;
+	}
+	if (!(all = calloc(total ? total : 1, sizeof(*all))) ||
+	    !(files = realloc(v->files, (nfiles ? nfiles : 1) * sizeof(*files))) ||
+	    (diags && !(v->diags = malloc(diags * sizeof(*v->diags))))) {
+		free(all);
+		return AIMS_ENOMEM;
+	}
+	v->files = files;
+	v->cap = diags;
+	total = 0;
+	for (size_t t = 0; t < MAX_THREADS; t++)
+		for (size_t i = 0; i < lc->workers[t].count; i++)
+			all[total++] = &lc->workers[t].files[i];
+	qsort(all, total, sizeof(*all), cmp_loaded);
+	for (size_t i = 0; i < nfiles; i++) {
+		loaded_file key = {.m = aims_registry_file_at(reg, i)}, *kp = &key, **found;
+
+		found = bsearch(&kp, all, total, sizeof(*all), cmp_loaded);
+		slot_of[i] = (size_t)-1;
+		if (skip[i] || !found)
+			continue;
+		slot_of[i] = v->file_count;
+		v->files[v->file_count++] = (*found)->f;
+		if ((*found)->diag_count)
+			memcpy(v->diags + v->count,
+			       lc->workers[(*found)->worker].c.diags + (*found)->first_diag,
+			       (*found)->diag_count * sizeof(*v->diags));
+		v->count += (*found)->diag_count;
+	}
+	free(all);
+	return 0;
+}
+
 int aims_validate_paths(aims_validation **out, const char *const *paths, size_t count,
 			const aims_validate_options *opts, aims_error *err)
 {
 	aims_registry *reg = NULL;
+	aims_validation *v = NULL;
+	load_check *lc = NULL;
+	file_ref *refs = NULL;
+	size_t *slot_of = NULL, nfiles;
+	bool *skip = NULL, loaded = false;
 	int rc;
 
 	if (!opts)
 		opts = &default_options;
 	if ((rc = aims_registry_new(&reg, err)) < 0)
 		return rc;
+	if (!(v = validation_new(opts, 0)) || !(lc = calloc(1, sizeof(*lc)))) {
+		rc = aims_error_set(err, AIMS_ENOMEM, "validating: out of memory");
+		goto out;
+	}
+	for (size_t t = 0; t < MAX_THREADS; t++) {
+		checker_init(&lc->workers[t].c, v, opts, &v->thread_arenas[t]);
+		aims_arena_init(&lc->workers[t].slim);
+	}
 	aims_registry_set_threads(reg, opts->threads);
 	/* Of the body, validation reads only ```json blocks. */
 	aims_registry_set_load_flags(reg, AIMS_MANIFEST_JSON_BLOCKS_ONLY);
+	aims_registry_set_load_hook(reg, check_loaded, lc);
 	if (count == 0)
 		rc = aims_registry_add_default(reg, err);
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		rc = aims_registry_add_path(reg, paths[i], err);
-	if (rc == 0)
-		rc = aims_validate_registry(out, reg, opts, err);
-	aims_registry_free(reg);
-	return rc;
+	loaded = rc == 0;
+	if (loaded) {
+		nfiles = aims_registry_file_count(reg);
+		if (!(slot_of = calloc(nfiles ? nfiles : 1, sizeof(*slot_of))) ||
+		    index_files(reg, nfiles, &refs, &skip) < 0)
+			rc = AIMS_ENOMEM;
+		else if ((rc = collect_loaded(v, reg, lc, skip, slot_of)) == 0)
+			rc = check_across(v, reg, refs, nfiles, slot_of, opts);
+	}
+out:
+	free(refs);
+	free(slot_of);
+	free(skip);
+	aims_registry_free(reg); /* before the slim manifests it holds */
+	for (size_t t = 0; lc && t < MAX_THREADS; t++) {
+		free(lc->workers[t].files);
+		free(lc->workers[t].c.diags);
+		aims_arena_free(&lc->workers[t].slim);
+	}
+	free(lc);
+	if (!loaded) {
+		/* err says why: a path that does not exist, out of memory. */
+		aims_validate_free(v);
+		return rc;
+	}
+	return deliver(out, v, rc, err);
 }
 
 int aims_validate_text(aims_validation **out, const char *path, const char *text, size_t len,
@@ -845,7 +1017,7 @@ int aims_validate_text(aims_validation **out, const char *path, const char *text
 	}
 	checker_init(&c, v, opts, &v->arena);
 	v->file_count = 1;
-	if (add_file(&c, 0, m) == 0)
+	if (init_record(&c, &v->files[0], m) == 0)
 		check_file(&c, 0, m);
 	rc = merge(v, &c);
 	free(c.diags);

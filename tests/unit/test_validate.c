@@ -116,6 +116,65 @@ static void test_text_and_strict(void **state)
 	aims_validate_free(v);
 }
 
+/* A file named twice, or named and found again in its directory, is
+ * checked once and is no duplicate of itself; another file with its id
+ * is. Files are checked as they load (on several threads with enough of
+ * them), so this holds the bookkeeping of that to the result. */
+static void test_repeats_are_checked_once(void **state)
+{
+	char *dir = test_tmpdir(), *a = test_join(dir, "a.md");
+	aims_validate_options opts = {NULL, false, 4};
+	aims_validation *v = NULL;
+	aims_error err;
+	size_t dups = 0, shorts = 0;
+
+	(void)state;
+	test_write_str(dir, "a.md",
+		       "---\nid: a\nname: A\ntype: skill\ndescription: d\ntriggers: [ab]\n---\n");
+	test_write_str(dir, "b.md", "---\nid: a\nname: B\ntype: skill\ndescription: d\n---\n");
+	/* Enough other files for several loading threads. */
+	for (int i = 0; i < 600; i++) {
+		char name[32], text[160];
+
+		snprintf(name, sizeof(name), "n%03d.md", i);
+		snprintf(text, sizeof(text),
+			 "---\nid: n%d\nname: N\ntype: skill\ndescription: d\n---\n", i);
+		test_write_str(dir, name, text);
+	}
+	{
+		const char *paths[] = {a, a, dir, a};
+
+		aims_error_clear(&err);
+		assert_int_equal(aims_validate_paths(&v, paths, 4, &opts, &err), 0);
+	}
+	assert_int_equal(aims_validate_file_count(v), 602);
+	for (size_t i = 0; i < aims_validate_count(v); i++) {
+		const aims_diagnostic *d = aims_validate_at(v, i);
+
+		if (strcmp(d->rule, "duplicate-id") == 0) {
+			dups++;
+			assert_non_null(strstr(d->path, "b.md"));
+		}
+		if (strcmp(d->rule, "trigger-too-short") == 0) {
+			shorts++;
+			assert_non_null(strstr(d->path, "a.md"));
+		}
+	}
+	assert_int_equal(dups, 1);
+	assert_int_equal(shorts, 1);
+	assert_int_equal(aims_validate_count(v), 2);
+	for (size_t i = 0; i < aims_validate_file_count(v); i++) {
+		const aims_validate_file *f = aims_validate_file_at(v, i);
+
+		assert_int_equal(f->errors + f->warnings,
+				 strstr(f->path, "/a.md") || strstr(f->path, "/b.md") ? 1 : 0);
+	}
+	aims_validate_free(v);
+	test_rmtree(dir);
+	free(a);
+	free(dir);
+}
+
 static void test_unreadable_and_siblings(void **state)
 {
 	char *dir = test_tmpdir(), *big_path;
@@ -537,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_rule_table),
 		cmocka_unit_test(test_text_and_strict),
 		cmocka_unit_test(test_unreadable_and_siblings),
+		cmocka_unit_test(test_repeats_are_checked_once),
 		cmocka_unit_test(test_display_path),
 		cmocka_unit_test(test_text_format_parses_back),
 		cmocka_unit_test(test_github_escaping),

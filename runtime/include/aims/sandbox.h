@@ -108,7 +108,9 @@ typedef struct aims_sandbox_config {
 	uint32_t wall_ms;      /* wall time; default 30 s, at most 300 s */
 	uint32_t cpu_ms;       /* CPU time per process; default = wall_ms */
 	uint64_t memory_bytes; /* whole tree (cgroup; rlimit fallback) */
-	uint32_t pids;	       /* processes and threads (cgroup; rlimit fallback) */
+	uint32_t pids;	       /* the program's processes and threads (cgroup;
+				* rlimit fallback); the sandbox's own init and
+				* setup helper are not counted */
 	size_t output_max;     /* per stream, then truncated and flagged */
 	uint64_t file_size;    /* largest file a process may write */
 	uint64_t tmpfs_bytes;  /* size of /tmp and of the work dir, each */

@@ -12,8 +12,10 @@
  * under that path, as POST /api/validate does).
  *
  * Also checked: every rule emitted is in the rule table with the severity
- * the table says (unless strict), and every rule of the table is covered
- * by at least one case.
+ * the table says (unless strict), every rule of the table is covered by
+ * at least one case, and validating files (which checks each file as it
+ * loads, aims_validate_paths) finds exactly what validating a registry
+ * loaded first finds (aims_validate_registry), message for message.
  *
  * Usage: run_corpus CORPUS_DIR [NAME]   (exit 0 when every case passes)
  */
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aims/registry.h"
 #include "aims/validate.h"
 
 /* Rules that no file in a repository can trigger, tested elsewhere. */
@@ -76,6 +79,49 @@ static char *read_text(const char *path, size_t *len)
 static bool covered[256];
 
 /* Runs one case; returns true when it passes. */
+/* Validates path through a registry loaded first: the result must be v's,
+ * diagnostic for diagnostic and file for file. */
+static bool same_as_registry(const char *name, const char *path, const aims_validate_options *opts,
+			     const aims_validation *v)
+{
+	aims_registry *reg = NULL;
+	aims_validation *w = NULL;
+	aims_error err;
+	bool same;
+
+	aims_error_clear(&err);
+	if (aims_registry_new(&reg, &err) < 0 || aims_registry_add_path(reg, path, &err) < 0 ||
+	    aims_validate_registry(&w, reg, opts, &err) < 0) {
+		printf("FAIL %s: validating the registry: %s\n", name, err.message);
+		aims_registry_free(reg);
+		return false;
+	}
+	same = aims_validate_count(v) == aims_validate_count(w) &&
+	       aims_validate_file_count(v) == aims_validate_file_count(w);
+	for (size_t i = 0; same && i < aims_validate_count(v); i++) {
+		const aims_diagnostic *a = aims_validate_at(v, i), *b = aims_validate_at(w, i);
+
+		same = strcmp(a->path, b->path) == 0 && strcmp(a->rule, b->rule) == 0 &&
+		       a->pos.line == b->pos.line && a->pos.col == b->pos.col &&
+		       a->severity == b->severity && strcmp(a->message, b->message) == 0;
+	}
+	for (size_t i = 0; same && i < aims_validate_file_count(v); i++) {
+		const aims_validate_file *a = aims_validate_file_at(v, i);
+		const aims_validate_file *b = aims_validate_file_at(w, i);
+
+		same = strcmp(a->path, b->path) == 0 && a->errors == b->errors &&
+		       a->warnings == b->warnings && a->kind == b->kind &&
+		       a->manifest == b->manifest && !a->id == !b->id &&
+		       (!a->id || strcmp(a->id, b->id) == 0);
+	}
+	if (!same)
+		printf("FAIL %s: validating the files and validating their registry differ\n",
+		       name);
+	aims_validate_free(w);
+	aims_registry_free(reg);
+	return same;
+}
+
 static bool run_case(const char *name, bool tree)
 {
 	char case_path[1024], expected_path[1024], options_path[1024], text_path[512] = "";
@@ -148,6 +194,8 @@ static bool run_case(const char *name, bool tree)
 		const char *paths[] = {case_path};
 
 		rc = aims_validate_paths(&v, paths, 1, &opts, &err);
+		if (rc == 0 && !same_as_registry(name, case_path, &opts, v))
+			ok = false;
 	}
 	if (rc < 0) {
 		printf("FAIL %s: validation failed: %s\n", name, err.message);
