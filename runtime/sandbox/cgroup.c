@@ -253,9 +253,12 @@ static int use_top_group_v2(void)
 
 	if ((rc = use_base_v2(CGROUP_ROOT, false)) < 0)
 		return rc;
-	if (mkdir(CGROUP_ROOT "/aims", 0755) < 0 && errno != EEXIST)
+	if (mkdir(CGROUP_ROOT "/aims", 0755) == 0)
+		made = true;
+	else if (errno == EEXIST)
+		made = false;
+	else
 		return -errno;
-	made = errno != EEXIST;
 	if ((rc = use_base_v2(CGROUP_ROOT "/aims", false)) < 0 && made)
 		rmdir(CGROUP_ROOT "/aims");
 	return rc;
