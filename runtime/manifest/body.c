@@ -215,7 +215,7 @@ static bool looks_like_table(const char *body, const size_t *line_starts, size_t
 	return has_dash && has_pipe;
 }
 
-int manifest_body_parse(manifest_impl *impl)
+int manifest_body_parse(manifest_impl *impl, size_t feed)
 {
 	aims_manifest *m = &impl->pub;
 	aims_arena *arena = &impl->arena;
@@ -229,10 +229,17 @@ int manifest_body_parse(manifest_impl *impl)
 	uint32_t offset = m->body_line - 1; /* body line 1 is this file line + 1 */
 	cmark_parser *parser = NULL;
 	scratch_space scratch = {NULL, NULL};
+	int last_line = 0; /* when feed < body_len: the last line read */
 	int rc = 0;
 
 	if (!m->body || m->body_len == 0)
 		return 0;
+	m->title = NULL; /* (a second call starts over) */
+	m->table_count = 0;
+	if (feed < m->body_len)
+		for (const char *nl = m->body;
+		     (nl = memchr(nl, '\n', (size_t)(m->body + feed - nl))); nl++)
+			last_line++;
 
 	/* Byte offset of every body line, to turn cmark's lines into ranges. */
 	cap = 64;
@@ -261,7 +268,7 @@ int manifest_body_parse(manifest_impl *impl)
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	cmark_parser_feed(parser, m->body, m->body_len);
+	cmark_parser_feed(parser, m->body, feed);
 	if (!(doc = cmark_parser_finish(parser)) || !(iter = cmark_iter_new(doc))) {
 		rc = AIMS_ENOMEM;
 		goto out;
@@ -307,6 +314,10 @@ int manifest_body_parse(manifest_impl *impl)
 						    ? line_starts[line - 1]
 						    : 0;
 			}
+		} else if (type == CMARK_NODE_CODE_BLOCK && last_line &&
+			   cmark_node_get_end_line(node) >= last_line) {
+			rc = 1; /* it may go on past what was read */
+			goto out;
 		} else if (type == CMARK_NODE_CODE_BLOCK &&
 			   is_fenced(m->body, line_starts, line_count, line)) {
 			aims_code_block *b;

@@ -728,6 +728,62 @@ static int load_front_matter(loader *l, const char *text, size_t len)
 	return l->rc;
 }
 
+/* How much of body (len bytes) cmark must read to see every ```json block
+ * whole: up to the line after the first line, past the last fence that
+ * may open one, that holds a run of three or more of its fence character
+ * (a closing fence looks like that, in any container). len when there is
+ * no such line. A guess that cuts a block short is caught by
+ * manifest_body_parse (a code block reaching the last line read). */
+static size_t json_blocks_end(const char *body, size_t len)
+{
+	const char *end = body + len, *last = NULL, *p;
+	char fence = 0;
+
+	for (p = body; p < end; p++) {
+		const char *q = p;
+
+		if (*p != '`' && *p != '~')
+			continue;
+		while (q < end && *q == *p)
+			q++;
+		if (q - p >= 3) {
+			const char *info = q;
+
+			while (info < end && (*info == ' ' || *info == '\t'))
+				info++;
+			if (end - info >= 4 && strncasecmp(info, "json", 4) == 0) {
+				last = q;
+				fence = *p;
+			}
+		}
+		p = q - 1;
+	}
+	if (!last || !(p = memchr(last, '\n', (size_t)(end - last))))
+		return len;
+	/* The candidate closing line: the first later one with a run of 3. */
+	for (p++; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end;
+		size_t run = 0;
+		bool found = false;
+
+		for (const char *c = p; c < line_end && !found; c++) {
+			run = *c == fence ? run + 1 : 0;
+			found = run >= 3;
+		}
+		if (!eol)
+			return len;
+		p = eol + 1;
+		if (found) {
+			/* And the line after it, whole. */
+			const char *next = memchr(p, '\n', (size_t)(end - p));
+
+			return next ? (size_t)(next + 1 - body) : len;
+		}
+	}
+	return len;
+}
+
 /* True when body (len bytes, not necessarily NUL-terminated) may contain
  * a fenced block whose info string starts with "json": a fence run (```
  * or ~~~) followed by blanks and "json" in any case. A superset of what
@@ -835,7 +891,12 @@ int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char 
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_body_parse(impl)) < 0)
+	if ((flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) &&
+	    (rc = manifest_body_parse(impl, json_blocks_end(m->body, m->body_len))) == 1)
+		rc = manifest_body_parse(impl, m->body_len);
+	else if (!(flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY))
+		rc = manifest_body_parse(impl, m->body_len);
+	if (rc < 0)
 		goto out;
 	m->body_parsed = true;
 done:

@@ -38,7 +38,12 @@ int manifest_problem(manifest_impl *m, const char *rule, aims_severity severity,
 int manifest_vproblem(manifest_impl *m, const char *rule, aims_severity severity, aims_pos pos,
 		      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-/* Parses the markdown body with cmark: title, sections, code blocks. */
-int manifest_body_parse(manifest_impl *m);
+/* Parses the markdown body with cmark: title, sections, code blocks.
+ * feed: how many bytes of the body cmark reads (body_len: all of it;
+ * less, ending with a newline: the code blocks that end before the last
+ * line read are the whole body's, and the rest covers only that much).
+ * Returns 1, with nothing kept, when a code block reaches the last line
+ * read (it may go on after it): parse again with all of it. */
+int manifest_body_parse(manifest_impl *m, size_t feed);
 
 #endif

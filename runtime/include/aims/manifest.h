@@ -217,7 +217,9 @@ enum {
 	/* Keep and parse only bodies that may hold a ```json block (the only
 	 * part of the body validation reads). Other bodies are dropped: no
 	 * text (body NULL), title, sections, code blocks or tables;
-	 * body_parsed says which. */
+	 * body_parsed says which. A kept body is parsed only up to just past
+	 * its last ```json block: its code blocks are complete, its title,
+	 * sections and tables may stop there. */
 	AIMS_MANIFEST_JSON_BLOCKS_ONLY = 1u << 0,
 };
 
