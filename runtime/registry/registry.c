@@ -20,7 +20,7 @@
 #include "aims/registry.h"
 #include "core/array.h"
 
-#define MAX_THREADS	 8
+#define MAX_THREADS	 AIMS_REGISTRY_MAX_THREADS
 #define FILES_PER_THREAD 32 /* below this many files a thread is not worth it */
 
 typedef struct slot {

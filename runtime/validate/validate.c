@@ -858,8 +858,11 @@ typedef struct load_worker {
 } load_worker;
 
 typedef struct load_check {
-	load_worker workers[MAX_THREADS];
+	load_worker workers[AIMS_REGISTRY_MAX_THREADS];
 } load_check;
+
+_Static_assert(AIMS_REGISTRY_MAX_THREADS <= MAX_THREADS,
+	       "each loading thread needs an arena of the validation's");
 
 static aims_manifest *check_loaded(void *ctx, unsigned worker, aims_manifest *m)
 {
@@ -902,22 +905,23 @@ static int collect_loaded(aims_validation *v, const aims_registry *reg, load_che
 	loaded_file **all;
 	aims_validate_file *files;
 
-	for (size_t t = 0; t < MAX_THREADS; t++) {
+	for (size_t t = 0; t < AIMS_REGISTRY_MAX_THREADS; t++) {
 		if (lc->workers[t].c.rc < 0)
 			return lc->workers[t].c.rc;
 		total += lc->workers[t].count;
 		diags += lc->workers[t].c.count;
 	}
+	if (!(files = realloc(v->files, (nfiles ? nfiles : 1) * sizeof(*files))))
+		return AIMS_ENOMEM;
+	v->files = files;
 	if (!(all = calloc(total ? total : 1, sizeof(*all))) ||
-	    !(files = realloc(v->files, (nfiles ? nfiles : 1) * sizeof(*files))) ||
 	    (diags && !(v->diags = malloc(diags * sizeof(*v->diags))))) {
 		free(all);
 		return AIMS_ENOMEM;
 	}
-	v->files = files;
 	v->cap = diags;
 	total = 0;
-	for (size_t t = 0; t < MAX_THREADS; t++)
+	for (size_t t = 0; t < AIMS_REGISTRY_MAX_THREADS; t++)
 		for (size_t i = 0; i < lc->workers[t].count; i++)
 			all[total++] = &lc->workers[t].files[i];
 	qsort(all, total, sizeof(*all), cmp_loaded);
@@ -959,7 +963,7 @@ int aims_validate_paths(aims_validation **out, const char *const *paths, size_t 
 		rc = aims_error_set(err, AIMS_ENOMEM, "validating: out of memory");
 		goto out;
 	}
-	for (size_t t = 0; t < MAX_THREADS; t++) {
+	for (size_t t = 0; t < AIMS_REGISTRY_MAX_THREADS; t++) {
 		checker_init(&lc->workers[t].c, v, opts, &v->thread_arenas[t]);
 		aims_arena_init(&lc->workers[t].slim);
 	}
@@ -985,7 +989,7 @@ out:
 	free(slot_of);
 	free(skip);
 	aims_registry_free(reg); /* before the slim manifests it holds */
-	for (size_t t = 0; lc && t < MAX_THREADS; t++) {
+	for (size_t t = 0; lc && t < AIMS_REGISTRY_MAX_THREADS; t++) {
 		free(lc->workers[t].files);
 		free(lc->workers[t].c.diags);
 		aims_arena_free(&lc->workers[t].slim);

@@ -65,7 +65,8 @@ void aims_registry_set_load_flags(aims_registry *reg, unsigned flags);
 
 /*
  * Called for each manifest file aims_registry_add_path loads, on the
- * thread that loaded it (worker: that thread's number, below 8; the
+ * thread that loaded it (worker: that thread's number, below
+ * AIMS_REGISTRY_MAX_THREADS; the
  * calls of one worker never overlap), before the registry takes it.
  * Returns the manifest the registry keeps in its place: m itself, or a
  * replacement (m is then the hook's to free); NULL when out of memory.
@@ -73,6 +74,8 @@ void aims_registry_set_load_flags(aims_registry *reg, unsigned flags);
  * it. Validation uses it to check each file while it is in the cache and
  * keep only what the rules across files read (aims_manifest_slim).
  */
+#define AIMS_REGISTRY_MAX_THREADS 8 /* loading threads at most */
+
 typedef aims_manifest *(*aims_registry_load_hook)(void *ctx, unsigned worker, aims_manifest *m);
 void aims_registry_set_load_hook(aims_registry *reg, aims_registry_load_hook hook, void *ctx);
 
