@@ -728,93 +728,63 @@ static int load_front_matter(loader *l, const char *text, size_t len)
 	return l->rc;
 }
 
-/* How much of body (len bytes) cmark must read to see every ```json block
- * whole: up to the line after the first line, past the last fence that
- * may open one, that holds a run of three or more of its fence character
- * (a closing fence looks like that, in any container). len when there is
- * no such line. A guess that cuts a block short is caught by
- * manifest_body_parse (a code block reaching the last line read). */
-static size_t json_blocks_end(const char *body, size_t len)
+/* Where the last fence in body (len bytes, not necessarily NUL-terminated)
+ * that may open a ```json block ends: a run of three or more ` or ~
+ * followed by blanks and "json" in any case (a superset of what cmark
+ * reads as one). NULL when there is none; *fence is its character. */
+static const char *last_json_fence(const char *body, size_t len, char *fence)
 {
-	const char *end = body + len, *last = NULL, *p;
-	char fence = 0;
-
-	for (p = body; p < end; p++) {
-		const char *q = p;
-
-		if (*p != '`' && *p != '~')
-			continue;
-		while (q < end && *q == *p)
-			q++;
-		if (q - p >= 3) {
-			const char *info = q;
-
-			while (info < end && (*info == ' ' || *info == '\t'))
-				info++;
-			if (end - info >= 4 && strncasecmp(info, "json", 4) == 0) {
-				last = q;
-				fence = *p;
-			}
-		}
-		p = q - 1;
-	}
-	if (!last || !(p = memchr(last, '\n', (size_t)(end - last))))
-		return len;
-	/* The candidate closing line: the first later one with a run of 3. */
-	for (p++; p < end;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = eol ? eol : end;
-		size_t run = 0;
-		bool found = false;
-
-		for (const char *c = p; c < line_end && !found; c++) {
-			run = *c == fence ? run + 1 : 0;
-			found = run >= 3;
-		}
-		if (!eol)
-			return len;
-		p = eol + 1;
-		if (found) {
-			/* And the line after it, whole. */
-			const char *next = memchr(p, '\n', (size_t)(end - p));
-
-			return next ? (size_t)(next + 1 - body) : len;
-		}
-	}
-	return len;
-}
-
-/* True when body (len bytes, not necessarily NUL-terminated) may contain
- * a fenced block whose info string starts with "json": a fence run (```
- * or ~~~) followed by blanks and "json" in any case. A superset of what
- * cmark can read as a ```json block. */
-static bool may_hold_json_block(const char *body, size_t len)
-{
-	const char *end = body + len;
+	const char *end = body + len, *last = NULL;
 	const char *tick = memchr(body, '`', len), *tilde = memchr(body, '~', len);
 
 	while (tick || tilde) {
-		const char *p = !tilde || (tick && tick < tilde) ? tick : tilde, *q = p;
+		const char *p = !tilde || (tick && tick < tilde) ? tick : tilde, *q = p, *info;
 
 		while (q < end && *q == *p)
 			q++;
-		if (q - p >= 3) {
-			while (q < end && (*q == ' ' || *q == '\t'))
-				q++;
-			if (end - q >= 4 && strncasecmp(q, "json", 4) == 0)
-				return true;
+		for (info = q; info < end && (*info == ' ' || *info == '\t'); info++)
+			;
+		if (q - p >= 3 && end - info >= 4 && strncasecmp(info, "json", 4) == 0) {
+			last = q;
+			*fence = *p;
 		}
-		/* Look for the next fence character of the same kind past q. */
-		if (*p == '`')
-			tick = q < end ? memchr(q, '`', (size_t)(end - q)) : NULL;
-		else
-			tilde = q < end ? memchr(q, '~', (size_t)(end - q)) : NULL;
+		/* The next fence character of either kind past q. */
 		if (tick && tick < q)
-			tick = memchr(q, '`', (size_t)(end - q));
+			tick = q < end ? memchr(q, '`', (size_t)(end - q)) : NULL;
 		if (tilde && tilde < q)
-			tilde = memchr(q, '~', (size_t)(end - q));
+			tilde = q < end ? memchr(q, '~', (size_t)(end - q)) : NULL;
 	}
-	return false;
+	return last;
+}
+
+/* How much of body (len bytes) cmark must read to see every ```json block
+ * whole, given the last fence that may open one (last_json_fence): up to
+ * the line after the first later line that holds a run of three or more
+ * of its fence character (a closing fence looks like that, in any
+ * container). len when there is no such line. A guess that cuts a block
+ * short is caught by manifest_body_parse (a code block reaching the last
+ * line read). */
+static size_t json_blocks_end(const char *body, size_t len, const char *last, char fence)
+{
+	const char *end = body + len, *p = memchr(last, '\n', (size_t)(end - last));
+
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *c = p;
+		size_t run = 0;
+
+		for (; c < (eol ? eol : end) && run < 3; c++)
+			run = *c == fence ? run + 1 : 0;
+		if (!eol)
+			break;
+		if (run >= 3) {
+			/* And the line after it, whole. */
+			const char *next = memchr(eol + 1, '\n', (size_t)(end - eol - 1));
+
+			return next ? (size_t)(next + 1 - body) : len;
+		}
+		p = eol;
+	}
+	return len;
 }
 
 int aims_manifest_parse(aims_manifest **out, const char *path, const char *data, size_t len,
@@ -828,6 +798,8 @@ int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char 
 {
 	const char *fm_start = NULL, *fm_end = NULL, *body_start = NULL;
 	uint32_t body_line = 1;
+	size_t feed;
+	char fence = 0;
 	manifest_impl *impl;
 	aims_manifest *m;
 	aims_arena arena;
@@ -882,19 +854,24 @@ int aims_manifest_parse_flags(aims_manifest **out, const char *path, const char 
 		goto out;
 
 	/* Validation loads thousands of files and reads only ```json
-	 * blocks: other bodies are neither copied nor parsed. */
-	if ((flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) &&
-	    !may_hold_json_block(body_start, (size_t)(data + len - body_start)))
-		goto done;
+	 * blocks: other bodies are neither copied nor parsed, and cmark
+	 * reads the others only to just past their last one. */
 	m->body_len = (size_t)(data + len - body_start);
+	feed = m->body_len;
+	if (flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) {
+		const char *last = last_json_fence(body_start, m->body_len, &fence);
+
+		if (!last) {
+			m->body_len = 0;
+			goto done;
+		}
+		feed = json_blocks_end(body_start, m->body_len, last, fence);
+	}
 	if (!(m->body = aims_arena_strndup(&impl->arena, body_start, m->body_len))) {
 		rc = AIMS_ENOMEM;
 		goto out;
 	}
-	if ((flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY) &&
-	    (rc = manifest_body_parse(impl, json_blocks_end(m->body, m->body_len))) == 1)
-		rc = manifest_body_parse(impl, m->body_len);
-	else if (!(flags & AIMS_MANIFEST_JSON_BLOCKS_ONLY))
+	if ((rc = manifest_body_parse(impl, feed)) == 1)
 		rc = manifest_body_parse(impl, m->body_len);
 	if (rc < 0)
 		goto out;

@@ -874,10 +874,12 @@ int aims_sandbox_run(aims_exec_result **out, const aims_sandbox_config *cfg, aim
 	args.in_host_root = root;
 	args.new_network = !cfg->share_network;
 
-	/* The run's init and its setup helper (which may still be leaving
-	 * when the program starts) are not the program's: cfg->pids is what
-	 * the program gets. */
-	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes, cfg->pids + 2, err)) < 0)
+	/* The run's init is not the program's, nor, on cgroup v2 (born in
+	 * the group by clone3), its setup helper, which may still be leaving
+	 * when the program starts: the program gets at least cfg->pids. */
+	if ((rc = sandbox_cgroup_acquire(&slot, cfg->memory_bytes,
+					 cfg->pids + (sandbox_cgroup_kind() == CGROUP_V2 ? 2 : 1),
+					 err)) < 0)
 		goto out;
 	if (slot) {
 		sandbox_cgroup_counters(slot, &before);

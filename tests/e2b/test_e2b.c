@@ -101,6 +101,19 @@ static void request_for(aims_exec_request *req, aims_language lang, const char *
 	req->backend = AIMS_BACKEND_E2B;
 }
 
+/* Runs python code (timeout_ms: 0 for the default) against the fake, as
+ * configured by config(). */
+static void run_python(outcome *o, const char *code, uint32_t timeout_ms)
+{
+	aims_exec_request req;
+	aims_e2b_config cfg;
+
+	config(&cfg);
+	request_for(&req, AIMS_LANG_PYTHON, code);
+	req.timeout_ms = timeout_ms;
+	run_with(o, &req, &cfg);
+}
+
 static cJSON *json_of(const fake_request *r)
 {
 	cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
@@ -230,16 +243,12 @@ static void test_lines_split_across_reads(void **state)
 		"{\"type\": \"stdout\", \"text\": \"second line of output\\n\"}",
 	};
 	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	/* Three bytes at a time, with pauses: lines arrive in many reads. */
 	fake_e2b_exec_script(fake, lines, 2, 3, 1, FAKE_EXEC_NORMAL, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "print('x')");
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print('x')", 0);
 	assert_int_equal(o.rc, 0);
 	assert_string_equal(o.res->stdout_data,
 			    "h\xc3\xa9llo \xe2\x9c\x93\nsecond line of output\n");
@@ -256,15 +265,11 @@ static void test_error_line(void **state)
 		"defined\", \"traceback\": \"Traceback (most recent call last):\\nNameError\"}",
 	};
 	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	fake_e2b_exec_script(fake, lines, 2, 0, 0, FAKE_EXEC_NORMAL, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "print('before')\nx");
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print('before')\nx", 0);
 	assert_int_equal(o.rc, 0); /* the code ran: its failure is in the result */
 	assert_string_equal(o.res->stdout_data, "before\n");
 	assert_string_equal(o.res->error, "NameError: name 'x' is not defined");
@@ -592,15 +597,11 @@ static void test_429_honours_retry_after(void **state)
 {
 	size_t before = fake_e2b_created(fake);
 	const fake_request *first, *second;
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	fake_e2b_queue_create(fake, 429, 1, 0);
-	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print(1)", 0);
 	assert_int_equal(o.rc, 0);
 	assert_true(o.res->success);
 	assert_int_equal(fake_e2b_count(fake, "POST", "/sandboxes"), 2);
@@ -615,16 +616,12 @@ static void test_429_honours_retry_after(void **state)
 
 static void test_5xx_bounded_retries(void **state)
 {
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	for (int i = 0; i < 8; i++)
 		fake_e2b_queue_create(fake, 500, -1, 0);
-	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print(1)", 0);
 	assert_int_equal(o.rc, AIMS_EUPSTREAM);
 	assert_non_null(strstr(o.err.message, "E2B failed to create a sandbox (HTTP 500"));
 	assert_non_null(strstr(o.err.message, "gave up after 4 attempt(s)"));
@@ -734,14 +731,10 @@ static void test_stream_ends_early(void **state)
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		size_t before = fake_e2b_created(fake);
-		aims_exec_request req;
-		aims_e2b_config cfg;
 		outcome o;
 
-		config(&cfg);
 		fake_e2b_exec_script(fake, lines, 1, 0, 0, cases[i].mode, 200);
-		request_for(&req, AIMS_LANG_PYTHON, "print('partial')");
-		run_with(&o, &req, &cfg);
+		run_python(&o, "print('partial')", 0);
 		assert_int_equal(o.rc, AIMS_EUPSTREAM);
 		assert_non_null(strstr(o.err.message, cases[i].says));
 		assert_null(o.res);
@@ -753,17 +746,12 @@ static void test_slow_stream_times_out(void **state)
 {
 	static const char *const lines[] = {"{\"type\": \"stdout\", \"text\": \"started\\n\"}"};
 	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	uint64_t returned;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	fake_e2b_exec_script(fake, lines, 1, 0, 0, FAKE_EXEC_SLOW, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "while True: pass");
-	req.timeout_ms = 800;
-	run_with(&o, &req, &cfg);
+	run_python(&o, "while True: pass", 800);
 	returned = fake_now_ms();
 	assert_int_equal(o.rc, 0);
 	assert_true(o.res->timed_out);
@@ -789,16 +777,11 @@ static void test_end_then_open_stream_is_a_result(void **state)
 {
 	static const char *const lines[] = {"{\"type\": \"stdout\", \"text\": \"done\\n\"}"};
 	size_t before = fake_e2b_created(fake);
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	fake_e2b_exec_script(fake, lines, 1, 0, 0, FAKE_EXEC_LINGER, 200);
-	request_for(&req, AIMS_LANG_PYTHON, "print('done')");
-	req.timeout_ms = 800;
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print('done')", 800);
 	assert_int_equal(o.rc, 0);
 	assert_false(o.res->timed_out);
 	assert_true(o.res->success);
@@ -812,15 +795,11 @@ static void test_unknown_sandbox_502(void **state)
 {
 	size_t before = fake_e2b_created(fake);
 	const fake_request *exec;
-	aims_exec_request req;
-	aims_e2b_config cfg;
 	outcome o;
 
 	(void)state;
-	config(&cfg);
 	fake_e2b_lose_sandboxes(fake, true);
-	request_for(&req, AIMS_LANG_PYTHON, "print(1)");
-	run_with(&o, &req, &cfg);
+	run_python(&o, "print(1)", 0);
 	assert_int_equal(o.rc, AIMS_EUPSTREAM);
 	assert_non_null(strstr(o.err.message, "the sandbox is gone or timed out"));
 	assert_non_null(strstr(o.err.message, "The sandbox was not found"));

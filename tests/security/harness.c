@@ -78,11 +78,15 @@ int count_processes(const char *marker)
 static char prefix[64];
 static int found;
 static bool check_empty;
+static char (*found_paths)[PATH_MAX];
+static size_t found_max;
 
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
 	if (type == FTW_D && strncmp(path + ftw->base, prefix, strlen(prefix)) == 0) {
+		if (found_paths && (size_t)found < found_max)
+			snprintf(found_paths[found], PATH_MAX, "%s", path);
 		found++;
 		if (check_empty) {
 			char procs[PATH_MAX], text[64];
@@ -113,6 +117,17 @@ static int walk(bool empty)
 int count_our_cgroups(void)
 {
 	return walk(false);
+}
+
+size_t our_cgroups(char paths[][PATH_MAX], size_t max)
+{
+	int n;
+
+	found_paths = paths;
+	found_max = max;
+	n = walk(false);
+	found_paths = NULL;
+	return (size_t)n < max ? (size_t)n : max;
 }
 
 void assert_pool_empty(void)

@@ -6,6 +6,7 @@
 #ifndef AIMS_SANDBOX_HARNESS_H
 #define AIMS_SANDBOX_HARNESS_H
 
+#include <limits.h>
 #include <stdbool.h>
 
 #include "aims/exec.h"
@@ -44,6 +45,8 @@ void outcome_dump(const outcome *o);
 int count_processes(const char *marker);
 /* Number of cgroup directories aims-<our pid>-* under the v1/v2 bases. */
 int count_our_cgroups(void);
+/* Their paths (at most max); returns how many were written. */
+size_t our_cgroups(char paths[][PATH_MAX], size_t max);
 /* Asserts that the pooled cgroups hold no process. */
 void assert_pool_empty(void);
 

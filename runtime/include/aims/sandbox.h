@@ -110,7 +110,9 @@ typedef struct aims_sandbox_config {
 	uint64_t memory_bytes; /* whole tree (cgroup; rlimit fallback) */
 	uint32_t pids;	       /* the program's processes and threads (cgroup;
 				* rlimit fallback); the sandbox's own init and
-				* setup helper are not counted */
+				* setup helper are not counted (on cgroup v2 the
+				* program may get one more, once the helper
+				* is gone) */
 	size_t output_max;     /* per stream, then truncated and flagged */
 	uint64_t file_size;    /* largest file a process may write */
 	uint64_t tmpfs_bytes;  /* size of /tmp and of the work dir, each */
