@@ -209,8 +209,15 @@ static void run_host_check(void)
 		return;
 	}
 	/* An operator who wants no run with rlimits only says so. */
-	if (sandbox_cgroup_kind() == CGROUP_NONE && (require = getenv("AIMS_REQUIRE_CGROUPS")) &&
-	    strcmp(require, "1") == 0) {
+	require = getenv("AIMS_REQUIRE_CGROUPS");
+	if (require && *require && strcmp(require, "0") != 0 && strcmp(require, "1") != 0) {
+		host_check.rc = AIMS_ENOTREADY;
+		snprintf(host_check.message, sizeof(host_check.message),
+			 "AIMS_REQUIRE_CGROUPS must be 1 (require cgroups) or 0, not '%.32s'",
+			 require);
+		return;
+	}
+	if (sandbox_cgroup_kind() == CGROUP_NONE && require && strcmp(require, "1") == 0) {
 		host_check.rc = AIMS_EUNSUPPORTED;
 		snprintf(host_check.message, sizeof(host_check.message),
 			 "AIMS_REQUIRE_CGROUPS=1, but cgroups cannot enforce limits here: %s",

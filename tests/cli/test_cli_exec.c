@@ -277,6 +277,18 @@ static void cgroups_can_be_required(void **state)
 		assert_string_equal(run.out, "RAN\n");
 	}
 	test_run_free(&run);
+	/* A value that is neither 1 nor 0 is a mistake said, not ignored. */
+	{
+		const char *const bad_env[] = {"AIMS_REQUIRE_CGROUPS=yes",
+					       "E2B_API_KEY=", "AIMS_CODE_BACKEND=", NULL};
+
+		test_run_aims(&run, NULL, NULL, bad_env, argv);
+		assert_int_equal(run.status, 1);
+		assert_string_equal(run.out, "");
+		assert_non_null(strstr(run.err, "AIMS_REQUIRE_CGROUPS must be 1 (require cgroups) "
+						"or 0, not 'yes'"));
+		test_run_free(&run);
+	}
 	if (geteuid() != 0)
 		return;
 	/* uid 1000, in root's cgroup: no cgroup of its own to write to, on
