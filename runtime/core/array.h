@@ -12,5 +12,7 @@
  * or AIMS_ENOMEM leaving the array as it was.
  */
 int aims_array_reserve(void **items, size_t *cap, size_t count, size_t size);
+/* The same for `more` items: the capacity doubles until they fit. */
+int aims_array_reserve_n(void **items, size_t *cap, size_t count, size_t more, size_t size);
 
 #endif

@@ -25,11 +25,13 @@
 
 typedef struct slot {
 	const aims_manifest *m; /* NULL: empty */
+	uint64_t hash;		/* of m's kind and id: most probes end here */
 } slot;
 
 struct aims_registry {
 	aims_manifest **files; /* owned, load order */
-	size_t file_count, file_cap;
+	uint64_t *tags;	       /* set by the load hook, one per file */
+	size_t file_count, file_cap, tag_cap;
 	const aims_manifest **defs; /* registered winners, load order */
 	size_t def_count, def_cap;
 	aims_conflict *conflicts;
@@ -53,27 +55,35 @@ static uint64_t hash_key(aims_kind kind, const char *id)
 	return h;
 }
 
-static slot *lookup(const aims_registry *reg, aims_kind kind, const char *id)
+/* The slot of (kind, id), whose hash_key is hash: its manifest's, or the
+ * empty slot where it would go. */
+static slot *lookup(const aims_registry *reg, aims_kind kind, const char *id, uint64_t hash)
 {
 	size_t mask, i;
 
 	if (!reg->table_cap)
 		return NULL;
 	mask = reg->table_cap - 1;
-	for (i = hash_key(kind, id) & mask;; i = (i + 1) & mask) {
+	for (i = hash & mask;; i = (i + 1) & mask) {
 		slot *s = &reg->table[i];
 
-		if (!s->m || (s->m->kind == kind && strcmp(s->m->id.str, id) == 0))
+		if (!s->m ||
+		    (s->hash == hash && s->m->kind == kind && strcmp(s->m->id.str, id) == 0))
 			return s;
 	}
 }
 
-static int grow_table(aims_registry *reg)
+/* Makes room for `more` definitions: the table stays at most half full. */
+static int reserve_table(aims_registry *reg, size_t more)
 {
-	size_t cap = reg->table_cap ? reg->table_cap * 2 : 64;
+	size_t cap = reg->table_cap ? reg->table_cap : 64;
 	slot *old = reg->table;
 	size_t old_cap = reg->table_cap;
 
+	while ((reg->def_count + more) * 2 > cap)
+		cap *= 2;
+	if (cap == old_cap)
+		return 0;
 	if (!(reg->table = calloc(cap, sizeof(*reg->table)))) {
 		reg->table = old;
 		return AIMS_ENOMEM;
@@ -81,28 +91,32 @@ static int grow_table(aims_registry *reg)
 	reg->table_cap = cap;
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].m)
-			*lookup(reg, old[i].m->kind, old[i].m->id.str) = old[i];
+			*lookup(reg, old[i].m->kind, old[i].m->id.str, old[i].hash) = old[i];
 	free(old);
 	return 0;
 }
 
-/* Takes ownership of m and registers it (or records the conflict). */
-static int add_manifest(aims_registry *reg, aims_manifest *m)
+/* Takes ownership of m and registers it (or records the conflict); hash
+ * is hash_key of its kind and id (0 when it has none), tag the hook's. */
+static int add_manifest(aims_registry *reg, aims_manifest *m, uint64_t hash, uint64_t tag)
 {
 	slot *s;
 	int rc;
 
 	if ((rc = aims_array_reserve((void **)&reg->files, &reg->file_cap, reg->file_count,
-				     sizeof(*reg->files))) < 0) {
+				     sizeof(*reg->files))) < 0 ||
+	    (rc = aims_array_reserve((void **)&reg->tags, &reg->tag_cap, reg->file_count,
+				     sizeof(*reg->tags))) < 0) {
 		aims_manifest_free(m);
 		return rc;
 	}
+	reg->tags[reg->file_count] = tag;
 	reg->files[reg->file_count++] = m;
 	if (!m->has_front_matter || !m->id.str)
 		return 0;
-	if ((reg->def_count + 1) * 2 > reg->table_cap && (rc = grow_table(reg)) < 0)
+	if ((rc = reserve_table(reg, 1)) < 0)
 		return rc;
-	s = lookup(reg, m->kind, m->id.str);
+	s = lookup(reg, m->kind, m->id.str, hash);
 	if (s->m) {
 		if ((rc = aims_array_reserve((void **)&reg->conflicts, &reg->conflict_cap,
 					     reg->conflict_count, sizeof(*reg->conflicts))) < 0)
@@ -116,6 +130,7 @@ static int add_manifest(aims_registry *reg, aims_manifest *m)
 				     sizeof(*reg->defs))) < 0)
 		return rc;
 	s->m = m;
+	s->hash = hash;
 	reg->defs[reg->def_count++] = m;
 	return 0;
 }
@@ -132,10 +147,32 @@ typedef struct dir_id {
 	ino_t ino;
 } dir_id;
 
-/* Directory entries are kept as their d_type byte followed by the name. */
-static int cmp_names(const void *a, const void *b)
+/* A directory entry: its name's first eight bytes as a big-endian number
+ * (zero-padded), which orders most names without a strcmp, and its
+ * d_type byte followed by the name. */
+typedef struct entry {
+	uint64_t key;
+	char *name;
+} entry;
+
+static uint64_t name_key(const char *name)
 {
-	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
+	uint64_t key = 0;
+	size_t i;
+
+	for (i = 0; i < 8 && name[i]; i++)
+		key = key << 8 | (unsigned char)name[i];
+	return i ? key << 8 * (8 - i) : 0; /* (a shift by 64 is undefined) */
+}
+
+/* The order of strcmp on the names. */
+static int cmp_entries(const void *a, const void *b)
+{
+	const entry *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return strcmp(x->name + 1, y->name + 1);
 }
 
 static bool is_markdown(const char *name)
@@ -163,7 +200,7 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 {
 	DIR *d;
 	struct dirent *ent;
-	char **names = NULL;
+	entry *names = NULL;
 	size_t count = 0, cap = 0;
 	int rc = 0;
 
@@ -179,20 +216,21 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 		{
 			size_t len = strlen(ent->d_name);
 
-			if (!(names[count] = malloc(len + 2))) {
+			if (!(names[count].name = malloc(len + 2))) {
 				rc = AIMS_ENOMEM;
 				goto out;
 			}
-			names[count][0] = (char)ent->d_type;
-			memcpy(names[count] + 1, ent->d_name, len + 1);
+			names[count].key = name_key(ent->d_name);
+			names[count].name[0] = (char)ent->d_type;
+			memcpy(names[count].name + 1, ent->d_name, len + 1);
 		}
 		count++;
 	}
 	if (count)
-		qsort(names, count, sizeof(*names), cmp_names);
+		qsort(names, count, sizeof(*names), cmp_entries);
 	for (size_t i = 0; i < count; i++) {
-		const char *name = names[i] + 1;
-		unsigned char type = (unsigned char)names[i][0];
+		const char *name = names[i].name + 1;
+		unsigned char type = (unsigned char)names[i].name[0];
 		char *path;
 		struct stat st;
 		bool loop = false;
@@ -237,7 +275,7 @@ out:
 	if (rc == AIMS_ENOMEM)
 		aims_error_set(err, rc, "out of memory");
 	for (size_t i = 0; i < count; i++)
-		free(names[i]);
+		free(names[i].name);
 	free(names);
 	closedir(d);
 	return rc;
@@ -245,10 +283,17 @@ out:
 
 /* ---- Parallel parsing --------------------------------------------------- */
 
+/* A file loaded, ready to be registered. */
+typedef struct loaded {
+	aims_manifest *m; /* NULL: none to keep */
+	uint64_t hash;	  /* hash_key of its kind and id, worked out on its thread */
+	uint64_t tag;	  /* the hook's */
+} loaded;
+
 typedef struct job {
 	const aims_registry *reg;
 	char **paths;
-	aims_manifest **results;
+	loaded *results;
 	size_t count;
 	atomic_size_t next;
 	atomic_int failed; /* AIMS_ENOMEM seen */
@@ -279,26 +324,28 @@ static int load_one(aims_manifest **out, const char *path, unsigned flags)
 	}
 }
 
-/* Loads path for the registry on loading thread worker: *out is the
+/* Loads path for the registry on loading thread worker: out->m is the
  * manifest to keep (after the hook), or NULL for a file found in a
  * directory that is not one (a README or a note; a file named on its own
  * is kept, to be reported). */
-static int load_for(const aims_registry *reg, unsigned worker, aims_manifest **out,
-		    const char *path, bool named)
+static int load_for(const aims_registry *reg, unsigned worker, loaded *out, const char *path,
+		    bool named)
 {
 	aims_manifest *m = NULL;
 	int rc;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	if ((rc = load_one(&m, path, reg->load_flags)) < 0)
 		return rc;
 	if (!named && !m->has_front_matter && m->problem_count == 0) {
 		aims_manifest_free(m);
 		return 0;
 	}
-	if (reg->hook && !(m = reg->hook(reg->hook_ctx, worker, m)))
+	if (reg->hook && !(m = reg->hook(reg->hook_ctx, worker, m, &out->tag)))
 		return AIMS_ENOMEM;
-	*out = m;
+	out->m = m;
+	if (m->has_front_matter && m->id.str)
+		out->hash = hash_key(m->kind, m->id.str);
 	return 0;
 }
 
@@ -340,6 +387,7 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 	pthread_t threads[MAX_THREADS];
 	worker_arg args[MAX_THREADS];
 	unsigned n = thread_count(reg, list->count), started = 0;
+	size_t defs = 0;
 	job j;
 	int rc = 0;
 
@@ -363,16 +411,19 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 	for (unsigned t = 1; t <= started; t++)
 		pthread_join(threads[t], NULL);
 
+	/* Registering is the serial part: no table growth on the way. */
+	for (size_t i = 0; i < list->count; i++)
+		defs += j.results[i].hash != 0;
+	rc = reserve_table(reg, defs);
 	for (size_t i = 0; i < list->count; i++) {
-		aims_manifest *m = j.results[i];
+		loaded *l = &j.results[i];
 
-		if (!m)
+		if (!l->m)
 			continue;
-		j.results[i] = NULL;
 		if (rc == 0)
-			rc = add_manifest(reg, m);
+			rc = add_manifest(reg, l->m, l->hash, l->tag);
 		else
-			aims_manifest_free(m);
+			aims_manifest_free(l->m);
 	}
 	if (rc == 0 && atomic_load(&j.failed))
 		rc = AIMS_ENOMEM;
@@ -401,6 +452,7 @@ void aims_registry_free(aims_registry *reg)
 	for (size_t i = 0; i < reg->file_count; i++)
 		aims_manifest_free(reg->files[i]);
 	free(reg->files);
+	free(reg->tags);
 	free(reg->defs);
 	free(reg->conflicts);
 	free(reg->table);
@@ -434,11 +486,11 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
 				      path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
-		aims_manifest *m = NULL;
+		loaded l;
 
-		if ((rc = load_for(reg, 0, &m, path, true)) < 0)
+		if ((rc = load_for(reg, 0, &l, path, true)) < 0)
 			return aims_error_set(err, rc, "out of memory");
-		return m && add_manifest(reg, m) < 0
+		return l.m && add_manifest(reg, l.m, l.hash, l.tag) < 0
 			       ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
 			       : 0;
 	}
@@ -513,6 +565,11 @@ const aims_manifest *aims_registry_file_at(const aims_registry *reg, size_t i)
 	return i < reg->file_count ? reg->files[i] : NULL;
 }
 
+uint64_t aims_registry_file_tag(const aims_registry *reg, size_t i)
+{
+	return i < reg->file_count ? reg->tags[i] : 0;
+}
+
 size_t aims_registry_conflict_count(const aims_registry *reg)
 {
 	return reg->conflict_count;
@@ -525,7 +582,7 @@ const aims_conflict *aims_registry_conflict_at(const aims_registry *reg, size_t 
 
 const aims_manifest *aims_registry_find(const aims_registry *reg, aims_kind kind, const char *id)
 {
-	slot *s = lookup(reg, kind, id);
+	slot *s = lookup(reg, kind, id, hash_key(kind, id));
 
 	return s ? s->m : NULL;
 }

@@ -513,16 +513,27 @@ static bool same_trigger(const char *a, const char *b)
 	return true;
 }
 
-/* A slot of the shared-trigger table: 16 bytes, so the table stays small
- * (it is probed at random, once per trigger). */
+/* A slot of the shared-trigger table: 8 bytes, so the table stays small
+ * (it is new memory, probed at random, once per trigger). */
 typedef struct trigger_slot {
-	uint64_t hash;	  /* 0: empty */
-	uint32_t def;	  /* registry definition index */
-	uint32_t trigger; /* index in its triggers */
+	uint32_t tag; /* the hash's high half (never 0); 0: empty */
+	uint32_t def; /* registry definition index */
 } trigger_slot;
 
+/* The index in m's triggers of the first one that reads as text; -1 if
+ * none does. */
+static ssize_t trigger_index(const aims_manifest *m, const char *text)
+{
+	for (size_t t = 0; t < m->triggers.count; t++)
+		if (same_trigger(m->triggers.items[t], text))
+			return (ssize_t)t;
+	return -1;
+}
+
+/* hashes: of each definition, its triggers' hash_trigger values (worked
+ * out on the loading threads), or NULL to work them out here. */
 static void check_shared_triggers(checker *c, const aims_registry *reg, const file_ref *refs,
-				  size_t count)
+				  size_t count, const uint64_t *const *hashes)
 {
 	size_t total = 0, cap = 16, mask, defs = aims_registry_count(reg);
 	trigger_slot *table = NULL;
@@ -533,7 +544,7 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 		c->rc = AIMS_ENOMEM;
 		return;
 	}
-	while (cap < total * 2)
+	while (cap < total + total / 3) /* at most 3/4 full */
 		cap *= 2;
 	if (!(table = calloc(cap, sizeof(*table)))) {
 		c->rc = AIMS_ENOMEM;
@@ -548,28 +559,30 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 			continue;
 		for (size_t t = 0; t < m->triggers.count; t++) {
 			const char *text = m->triggers.items[t];
-			uint64_t hash = hash_trigger(m->kind, text);
+			uint64_t hash =
+				hashes && hashes[i] ? hashes[i][t] : hash_trigger(m->kind, text);
+			uint32_t tag = (uint32_t)(hash >> 32) ? (uint32_t)(hash >> 32) : 1;
 			const aims_manifest *first = NULL;
+			ssize_t first_t = -1;
 			size_t h;
 
 			if (!hash)
 				continue;
-			for (h = hash & mask; table[h].hash; h = (h + 1) & mask) {
+			for (h = hash & mask; table[h].tag; h = (h + 1) & mask) {
 				const aims_manifest *other;
 
-				if (table[h].hash != hash)
+				if (table[h].tag != tag)
 					continue;
 				other = aims_registry_at(reg, table[h].def);
 				if (other->kind == m->kind &&
-				    same_trigger(other->triggers.items[table[h].trigger], text)) {
+				    (first_t = trigger_index(other, text)) >= 0) {
 					first = other;
 					break;
 				}
 			}
 			if (!first) {
-				table[h].hash = hash;
+				table[h].tag = tag;
 				table[h].def = (uint32_t)i;
-				table[h].trigger = (uint32_t)t;
 			} else if (first != m) {
 				size_t file = file_of(refs, count, m);
 
@@ -579,8 +592,7 @@ static void check_shared_triggers(checker *c, const aims_registry *reg, const fi
 					     "trigger '%s' is also a trigger of %s '%s' (%s:%u): "
 					     "routing between them is ambiguous",
 					     text, aims_kind_name(m->kind), first->id.str,
-					     first->path,
-					     first->triggers.pos[table[h].trigger].line);
+					     first->path, first->triggers.pos[first_t].line);
 			}
 		}
 	}
@@ -608,6 +620,20 @@ static int cmp_diag(const void *a, const void *b)
 static int cmp_file(const void *a, const void *b)
 {
 	return strcmp(((const aims_validate_file *)a)->path, ((const aims_validate_file *)b)->path);
+}
+
+/* qsort, after a look whether base is in order already: files come from
+ * the registry in the order of their paths, as a rule. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = base;
+
+	for (size_t i = 1; i < n; i++) {
+		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+			qsort(base, n, size, cmp);
+			return;
+		}
+	}
 }
 
 static aims_validation *validation_new(const aims_validate_options *opts, size_t files)
@@ -744,10 +770,8 @@ static void finish(aims_validation *v)
 {
 	/* File paths are sorted after the diagnostics point at them: the
 	 * strings stay where they are, only the verdict records move. */
-	if (v->count)
-		qsort(v->diags, v->count, sizeof(*v->diags), cmp_diag);
-	if (v->file_count)
-		qsort(v->files, v->file_count, sizeof(*v->files), cmp_file);
+	sort(v->diags, v->count, sizeof(*v->diags), cmp_diag);
+	sort(v->files, v->file_count, sizeof(*v->files), cmp_file);
 	for (size_t i = 0; i < v->count; i++) {
 		if (v->diags[i].severity == AIMS_SEVERITY_ERROR)
 			v->errors++;
@@ -773,7 +797,8 @@ static int deliver(aims_validation **out, aims_validation *v, int rc, aims_error
  * registry's manifests to registry indexes, slot_of those to result
  * files ((size_t)-1: a repeat). */
 static int check_across(aims_validation *v, const aims_registry *reg, file_ref *refs, size_t nfiles,
-			const size_t *slot_of, const aims_validate_options *opts)
+			const size_t *slot_of, const uint64_t *const *hashes,
+			const aims_validate_options *opts)
 {
 	checker c;
 	int rc;
@@ -782,7 +807,7 @@ static int check_across(aims_validation *v, const aims_registry *reg, file_ref *
 		refs[i].file = slot_of[refs[i].file];
 	checker_init(&c, v, opts, &v->arena);
 	check_conflicts(&c, reg, refs, nfiles);
-	check_shared_triggers(&c, reg, refs, nfiles);
+	check_shared_triggers(&c, reg, refs, nfiles, hashes);
 	rc = merge(v, &c);
 	free(c.diags);
 	return rc;
@@ -826,7 +851,7 @@ int aims_validate_registry(aims_validation **out, const aims_registry *reg,
 		slot_of[i] = skip[i] ? (size_t)-1 : v->file_count++;
 	if ((rc = check_files(v, reg, slot_of, opts)) < 0)
 		goto out;
-	rc = check_across(v, reg, refs, nfiles, slot_of, opts);
+	rc = check_across(v, reg, refs, nfiles, slot_of, NULL, opts);
 out:
 	free(refs);
 	free(slot_of);
@@ -842,18 +867,21 @@ out:
  * not seventy, and the page faults of the rest are never paid. */
 
 /* A file checked as it loaded: its verdict record, its diagnostics (a
- * range of its worker's), and the slim manifest the registry keeps. */
+ * range of its worker's), its triggers' hashes (a range of its worker's)
+ * and the slim manifest the registry keeps. */
 typedef struct loaded_file {
 	aims_validate_file f;
 	unsigned worker;
 	size_t first_diag, diag_count;
-	const aims_manifest *m;
+	size_t first_hash;
 } loaded_file;
 
 typedef struct load_worker {
 	checker c;
 	loaded_file *files;
 	size_t count, cap;
+	uint64_t *hashes;
+	size_t hash_count, hash_cap;
 	aims_arena slim; /* the slim manifests the registry keeps */
 } load_worker;
 
@@ -864,22 +892,31 @@ typedef struct load_check {
 _Static_assert(AIMS_REGISTRY_MAX_THREADS <= MAX_THREADS,
 	       "each loading thread needs an arena of the validation's");
 
-static aims_manifest *check_loaded(void *ctx, unsigned worker, aims_manifest *m)
+/* A file's tag in the registry: its worker and its index there, plus 1. */
+#define TAG_SHIFT 48
+
+static aims_manifest *check_loaded(void *ctx, unsigned worker, aims_manifest *m, uint64_t *tag)
 {
 	load_worker *w = &((load_check *)ctx)->workers[worker];
 	aims_manifest *slim = NULL;
 	loaded_file *lf;
 
 	if (aims_array_reserve((void **)&w->files, &w->cap, w->count, sizeof(*w->files)) < 0 ||
+	    (m->triggers.count &&
+	     aims_array_reserve_n((void **)&w->hashes, &w->hash_cap, w->hash_count,
+				  m->triggers.count, sizeof(*w->hashes)) < 0) ||
 	    !(slim = aims_manifest_slim(m, &w->slim))) {
 		aims_manifest_free(m);
 		return NULL;
 	}
 	lf = &w->files[w->count++];
 	memset(lf, 0, sizeof(*lf));
-	lf->m = slim;
+	*tag = (uint64_t)worker << TAG_SHIFT | w->count;
 	lf->worker = worker;
 	lf->first_diag = w->c.count;
+	lf->first_hash = w->hash_count;
+	for (size_t t = 0; t < m->triggers.count; t++)
+		w->hashes[w->hash_count++] = hash_trigger(m->kind, m->triggers.items[t]);
 	w->c.cur = &lf->f;
 	if (init_record(&w->c, &lf->f, m) == 0)
 		check_file(&w->c, 0, m);
@@ -889,58 +926,56 @@ static aims_manifest *check_loaded(void *ctx, unsigned worker, aims_manifest *m)
 	return slim;
 }
 
-static int cmp_loaded(const void *a, const void *b)
+static loaded_file *loaded_of(load_check *lc, uint64_t tag)
 {
-	const aims_manifest *x = (*(loaded_file *const *)a)->m, *y = (*(loaded_file *const *)b)->m;
+	load_worker *w;
+	uint64_t i = tag & (((uint64_t)1 << TAG_SHIFT) - 1);
 
-	return x < y ? -1 : x > y;
+	if (!i || (tag >> TAG_SHIFT) >= AIMS_REGISTRY_MAX_THREADS)
+		return NULL;
+	w = &lc->workers[tag >> TAG_SHIFT];
+	return i <= w->count ? &w->files[i - 1] : NULL;
 }
 
 /* Gives each file of reg that is not a repeat its slot in v, with its
- * verdict and diagnostics as checked while loading. */
+ * verdict and diagnostics as checked while loading, and each definition
+ * its triggers' hashes (hashes, one per definition). */
 static int collect_loaded(aims_validation *v, const aims_registry *reg, load_check *lc,
-			  const bool *skip, size_t *slot_of)
+			  const bool *skip, size_t *slot_of, const uint64_t **hashes)
 {
-	size_t nfiles = aims_registry_file_count(reg), total = 0, diags = 0;
-	loaded_file **all;
+	size_t nfiles = aims_registry_file_count(reg), diags = 0, def = 0;
+	size_t defs = aims_registry_count(reg);
 	aims_validate_file *files;
 
 	for (size_t t = 0; t < AIMS_REGISTRY_MAX_THREADS; t++) {
 		if (lc->workers[t].c.rc < 0)
 			return lc->workers[t].c.rc;
-		total += lc->workers[t].count;
 		diags += lc->workers[t].c.count;
 	}
 	if (!(files = realloc(v->files, (nfiles ? nfiles : 1) * sizeof(*files))))
 		return AIMS_ENOMEM;
 	v->files = files;
-	if (!(all = calloc(total ? total : 1, sizeof(*all))) ||
-	    (diags && !(v->diags = malloc(diags * sizeof(*v->diags))))) {
-		free(all);
+	if (diags && !(v->diags = malloc(diags * sizeof(*v->diags))))
 		return AIMS_ENOMEM;
-	}
 	v->cap = diags;
-	total = 0;
-	for (size_t t = 0; t < AIMS_REGISTRY_MAX_THREADS; t++)
-		for (size_t i = 0; i < lc->workers[t].count; i++)
-			all[total++] = &lc->workers[t].files[i];
-	qsort(all, total, sizeof(*all), cmp_loaded);
 	for (size_t i = 0; i < nfiles; i++) {
-		loaded_file key = {.m = aims_registry_file_at(reg, i)}, *kp = &key, **found;
+		const aims_manifest *m = aims_registry_file_at(reg, i);
+		const loaded_file *lf = loaded_of(lc, aims_registry_file_tag(reg, i));
+		const load_worker *w = lf ? &lc->workers[lf->worker] : NULL;
 
-		found = bsearch(&kp, all, total, sizeof(*all), cmp_loaded);
+		/* Definitions are the files that won, in the same order. */
+		if (def < defs && aims_registry_at(reg, def) == m)
+			hashes[def++] = w && w->hashes ? w->hashes + lf->first_hash : NULL;
 		slot_of[i] = (size_t)-1;
-		if (skip[i] || !found)
+		if (skip[i] || !lf)
 			continue;
 		slot_of[i] = v->file_count;
-		v->files[v->file_count++] = (*found)->f;
-		if ((*found)->diag_count)
-			memcpy(v->diags + v->count,
-			       lc->workers[(*found)->worker].c.diags + (*found)->first_diag,
-			       (*found)->diag_count * sizeof(*v->diags));
-		v->count += (*found)->diag_count;
+		v->files[v->file_count++] = lf->f;
+		if (lf->diag_count)
+			memcpy(v->diags + v->count, w->c.diags + lf->first_diag,
+			       lf->diag_count * sizeof(*v->diags));
+		v->count += lf->diag_count;
 	}
-	free(all);
 	return 0;
 }
 
@@ -952,6 +987,7 @@ int aims_validate_paths(aims_validation **out, const char *const *paths, size_t 
 	load_check *lc = NULL;
 	file_ref *refs = NULL;
 	size_t *slot_of = NULL, nfiles;
+	const uint64_t **hashes = NULL;
 	bool *skip = NULL, loaded = false;
 	int rc;
 
@@ -979,18 +1015,21 @@ int aims_validate_paths(aims_validation **out, const char *const *paths, size_t 
 	if (loaded) {
 		nfiles = aims_registry_file_count(reg);
 		if (!(slot_of = calloc(nfiles ? nfiles : 1, sizeof(*slot_of))) ||
+		    !(hashes = calloc(aims_registry_count(reg) + 1, sizeof(*hashes))) ||
 		    index_files(reg, nfiles, &refs, &skip) < 0)
 			rc = AIMS_ENOMEM;
-		else if ((rc = collect_loaded(v, reg, lc, skip, slot_of)) == 0)
-			rc = check_across(v, reg, refs, nfiles, slot_of, opts);
+		else if ((rc = collect_loaded(v, reg, lc, skip, slot_of, hashes)) == 0)
+			rc = check_across(v, reg, refs, nfiles, slot_of, hashes, opts);
 	}
 out:
 	free(refs);
 	free(slot_of);
+	free(hashes);
 	free(skip);
 	aims_registry_free(reg); /* before the slim manifests it holds */
 	for (size_t t = 0; lc && t < AIMS_REGISTRY_MAX_THREADS; t++) {
 		free(lc->workers[t].files);
+		free(lc->workers[t].hashes);
 		free(lc->workers[t].c.diags);
 		aims_arena_free(&lc->workers[t].slim);
 	}

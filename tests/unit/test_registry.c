@@ -153,6 +153,93 @@ static void test_many_files_threads_agree(void **state)
 	aims_registry_free(many);
 }
 
+/* Files load in strcmp order of their names, however long the prefix
+ * they share (the listing compares eight bytes first). */
+static void test_strcmp_order(void **state)
+{
+	/* In strcmp order; written shuffled. */
+	const char *names[] = {"Z.md",		"a.md",		  "abcdefgh.md",
+			       "abcdefgh0.md",	"abcdefgh1.md",	  "abcdefghij-a.md",
+			       "abcdefghij.md", "abcdefghij~.md", "b\xc3\xa9.md"};
+	const size_t n = sizeof(names) / sizeof(*names);
+	aims_registry *reg;
+	char path[64];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (i * 5) % n; /* 5 and 9 are coprime: each once */
+
+		snprintf(path, sizeof(path), "order/%s", names[k]);
+		test_write_str(dir, path, "---\nid: same\ntype: skill\n---\n");
+	}
+	reg = load("order", 1);
+	assert_int_equal(aims_registry_file_count(reg), n);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = aims_registry_file_at(reg, i)->path;
+
+		assert_string_equal(strrchr(p, '/') + 1, names[i]);
+	}
+	aims_registry_free(reg);
+}
+
+/* A tag the hook can work out from the manifest alone: its path's hash. */
+static uint64_t path_tag(const char *path)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static aims_manifest *tag_by_path(void *ctx, unsigned worker, aims_manifest *m, uint64_t *tag)
+{
+	unsigned *calls = ctx;
+
+	assert_true(worker < AIMS_REGISTRY_MAX_THREADS);
+	assert_int_equal(*tag, 0);
+	__atomic_add_fetch(calls, 1, __ATOMIC_RELAXED);
+	*tag = path_tag(m->path);
+	return m;
+}
+
+/* Each file keeps the tag its hook call gave it, whichever thread loaded
+ * it and in whatever order the threads finished. */
+static void test_hook_tags_follow_their_files(void **state)
+{
+	char name[64], *path;
+	unsigned calls = 0;
+	aims_registry *reg = NULL;
+	aims_error err;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "tagged/d%d/f%03d.md", i % 7, i);
+		test_write_str(dir, name,
+			       i % 9 ? "---\nid: x\ntype: skill\n---\n" : "no front matter\n");
+	}
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	aims_registry_set_threads(reg, 4);
+	aims_registry_set_load_hook(reg, tag_by_path, &calls);
+	path = test_join(dir, "tagged");
+	assert_int_equal(aims_registry_add_path(reg, path, &err), 0);
+	free(path);
+	path = test_join(dir, "tree/a/README.md"); /* named: kept without front matter */
+	assert_int_equal(aims_registry_add_path(reg, path, &err), 0);
+	free(path);
+	assert_int_equal(aims_registry_file_count(reg), 200 - 23 + 1);
+	assert_int_equal(calls, aims_registry_file_count(reg));
+	for (size_t i = 0; i < aims_registry_file_count(reg); i++)
+		assert_true(aims_registry_file_tag(reg, i) ==
+			    path_tag(aims_registry_file_at(reg, i)->path));
+	assert_true(aims_registry_file_tag(reg, aims_registry_file_count(reg)) == 0);
+	/* Files of the same id: one definition, the rest conflicts. */
+	assert_int_equal(aims_registry_count(reg), 1);
+	assert_int_equal(aims_registry_conflict_count(reg), 200 - 23 - 1);
+	aims_registry_free(reg);
+}
+
 static void test_symlink_loop_and_md_directory(void **state)
 {
 	char *loop_target = test_join(dir, "loop");
@@ -234,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_explicit_file_without_front_matter),
 		cmocka_unit_test(test_missing_path),
 		cmocka_unit_test(test_many_files_threads_agree),
+		cmocka_unit_test(test_strcmp_order),
+		cmocka_unit_test(test_hook_tags_follow_their_files),
 		cmocka_unit_test(test_symlink_loop_and_md_directory),
 		cmocka_unit_test(test_unreadable_file_recorded),
 		cmocka_unit_test(test_default_path_env),

@@ -534,9 +534,28 @@ static char *render_paths(const char *dir, unsigned threads)
 	return text;
 }
 
+/* The same files validated through a registry loaded first (no load
+ * hook: every rule, across files too, works from full manifests). */
+static char *render_registry(const char *dir)
+{
+	aims_registry *reg = NULL;
+	aims_validation *v = NULL;
+	aims_error err;
+	char *text;
+
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	assert_int_equal(aims_registry_add_path(reg, dir, &err), 0);
+	assert_int_equal(aims_validate_registry(&v, reg, NULL, &err), 0);
+	text = render(v, false, NULL);
+	aims_validate_free(v);
+	aims_registry_free(reg);
+	return text;
+}
+
 static void test_threads_do_not_change_the_result(void **state)
 {
-	char *dir = test_tmpdir(), *one, *four;
+	char *dir = test_tmpdir(), *one, *four, *whole;
 
 	(void)state;
 	/* Enough files for several checking threads, with problems of every
@@ -546,17 +565,20 @@ static void test_threads_do_not_change_the_result(void **state)
 
 		snprintf(name, sizeof(name), "%s/m%03d.md", i % 2 ? "skills" : "tasks", i);
 		snprintf(text, sizeof(text),
-			 "---\nid: %s\nname: N%d\n%s\ntriggers: [shared phrase %d, go]\n"
+			 "---\nid: %s\nname: N%d\n%s\ntriggers: ['%s phrase %d', go]\n"
 			 "dependencies:\n  env: [%s]\n---\n```json\n{\"a\": %s}\n```\n",
-			 i % 7 ? "m" : "dup", i, i % 5 ? "description: d" : "", i % 3,
-			 i % 11 ? "OK_NAME" : "bad-name", i % 13 ? "1" : "oops");
+			 i % 7 ? "m" : "dup", i, i % 5 ? "description: d" : "",
+			 i % 4 ? "shared" : " Shared\t", i % 3, i % 11 ? "OK_NAME" : "bad-name",
+			 i % 13 ? "1" : "oops");
 		if (i % 17 == 0)
 			snprintf(text, sizeof(text), "---\nid: [broken\n---\n");
 		test_write_str(dir, name, text);
 	}
 	one = render_paths(dir, 1);
 	four = render_paths(dir, 4);
+	whole = render_registry(dir);
 	assert_string_equal(one, four);
+	assert_string_equal(one, whole);
 	assert_non_null(strstr(one, "[duplicate-id]"));
 	assert_non_null(strstr(one, "[trigger-shared]"));
 	assert_non_null(strstr(one, "[json-block]"));
@@ -564,8 +586,52 @@ static void test_threads_do_not_change_the_result(void **state)
 	assert_non_null(strstr(one, " in 700 files\n"));
 	free(one);
 	free(four);
+	free(whole);
 	test_rmtree(dir);
 	free(dir);
+}
+
+/* Files and diagnostics come out in the order of their paths, whatever
+ * the order of the paths given and of the listing ("a/" lists before
+ * "a-b.md", but "a-b.md" sorts first: '-' < '/'). */
+static void test_results_in_path_order(void **state)
+{
+	char *dir = test_tmpdir(), *tree = test_join(dir, "t"), *z = test_join(dir, "z.md");
+	const char *paths[] = {z, tree};
+	const char *want[] = {"t/a-b.md", "t/a/x.md", "t/b.md", "z.md"};
+	aims_validation *v = NULL;
+	aims_error err;
+	size_t n = sizeof(want) / sizeof(*want), shown = 0;
+
+	(void)state;
+	test_write_str(dir, "z.md", "---\nid: z\ntype: skill\ncolour: red\n---\n");
+	test_write_str(dir, "t/b.md", "---\nid: b\ntype: skill\ncolour: red\n---\n");
+	test_write_str(dir, "t/a/x.md", "---\nid: x\ntype: skill\ncolour: red\n---\n");
+	test_write_str(dir, "t/a-b.md", "---\nid: ab\ntype: skill\ncolour: red\n---\n");
+	aims_error_clear(&err);
+	assert_int_equal(aims_validate_paths(&v, paths, 2, NULL, &err), 0);
+	assert_int_equal(aims_validate_file_count(v), n);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = aims_validate_file_at(v, i)->path;
+
+		assert_string_equal(p + strlen(p) - strlen(want[i]), want[i]);
+	}
+	/* Each file's unknown-key warning, in the same order. */
+	for (size_t i = 0; i < aims_validate_count(v); i++) {
+		const aims_diagnostic *d = aims_validate_at(v, i);
+
+		if (strcmp(d->rule, "unknown-key") != 0)
+			continue;
+		assert_true(shown < n);
+		assert_string_equal(d->path + strlen(d->path) - strlen(want[shown]), want[shown]);
+		shown++;
+	}
+	assert_int_equal(shown, n);
+	aims_validate_free(v);
+	test_rmtree(dir);
+	free(dir);
+	free(tree);
+	free(z);
 }
 
 static void test_reference_documents_every_rule(void **state)
@@ -605,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_json_check),
 		cmocka_unit_test(test_non_utf8_path_and_message),
 		cmocka_unit_test(test_threads_do_not_change_the_result),
+		cmocka_unit_test(test_results_in_path_order),
 		cmocka_unit_test(test_reference_documents_every_rule),
 	};
 

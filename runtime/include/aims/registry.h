@@ -66,17 +66,22 @@ void aims_registry_set_load_flags(aims_registry *reg, unsigned flags);
 /*
  * Called for each manifest file aims_registry_add_path loads, on the
  * thread that loaded it (worker: that thread's number, below
- * AIMS_REGISTRY_MAX_THREADS; the
- * calls of one worker never overlap), before the registry takes it.
- * Returns the manifest the registry keeps in its place: m itself, or a
- * replacement (m is then the hook's to free); NULL when out of memory.
- * Files that are not manifests (no front matter, no problem) never reach
- * it. Validation uses it to check each file while it is in the cache and
- * keep only what the rules across files read (aims_manifest_slim).
+ * AIMS_REGISTRY_MAX_THREADS; the calls of one worker never overlap),
+ * before the registry takes it. Returns the manifest the registry keeps
+ * in its place: m itself, or a replacement (m is then the hook's to
+ * free); NULL when out of memory. *tag (0 on entry) is the hook's to set:
+ * the registry keeps it with the file (aims_registry_file_tag). Files
+ * found in a directory that are not manifests (no front matter, no
+ * problem) never reach the hook; a file named on its own always does.
+ *
+ * Validation uses the hook to check each file while it is in the cache,
+ * keep only what the rules across files read (aims_manifest_slim), and
+ * find its own record of the file again by the tag.
  */
 #define AIMS_REGISTRY_MAX_THREADS 8 /* loading threads at most */
 
-typedef aims_manifest *(*aims_registry_load_hook)(void *ctx, unsigned worker, aims_manifest *m);
+typedef aims_manifest *(*aims_registry_load_hook)(void *ctx, unsigned worker, aims_manifest *m,
+						  uint64_t *tag);
 void aims_registry_set_load_hook(aims_registry *reg, aims_registry_load_hook hook, void *ctx);
 
 /* Number of registered (winning) manifests, in load order. */
@@ -88,6 +93,8 @@ const aims_manifest *aims_registry_at(const aims_registry *reg, size_t i);
  * conflicting duplicates (borrowed), in load order. */
 size_t aims_registry_file_count(const aims_registry *reg);
 const aims_manifest *aims_registry_file_at(const aims_registry *reg, size_t i);
+/* The tag the load hook gave the i-th file (0: none, or past the end). */
+uint64_t aims_registry_file_tag(const aims_registry *reg, size_t i);
 
 /* Duplicates found so far (borrowed). */
 size_t aims_registry_conflict_count(const aims_registry *reg);
