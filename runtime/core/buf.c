@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "aims/core.h"
+#include "core/file.h"
 
 void aims_buf_init(aims_buf *buf, size_t max)
 {
@@ -119,15 +120,15 @@ void aims_buf_free(aims_buf *buf)
 	buf->cap = 0;
 }
 
-int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, aims_error *err)
+int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const char *name,
+		      const char *path, size_t max, aims_error *err)
 {
 	struct stat st;
-	char *data = NULL;
-	size_t len = 0, cap;
+	size_t len = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
 				      path, strerror(errno));
@@ -145,34 +146,31 @@ int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, ai
 				    (long long)st.st_size, max);
 		goto out;
 	}
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
-	if (!(data = malloc(cap))) {
-		rc = aims_error_set(err, AIMS_ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
 	for (;;) {
 		/* A regular file is read as long as it was when opened: no
 		 * doubling of the buffer and no extra read to see the end. */
 		if (S_ISREG(st.st_mode) && len == (size_t)st.st_size)
 			break;
-		if (len + 1 >= cap) {
+		if (len + 1 >= *cap) {
+			size_t want = S_ISREG(st.st_mode) && len == 0 ? (size_t)st.st_size + 1
+				      : *cap			      ? *cap * 2
+								      : 4096;
 			char *bigger;
 
-			if (cap > max + 1) {
+			if (*cap > max + 1) {
 				rc = aims_error_set(err, AIMS_ETOOBIG,
 						    "%s: file is over the limit of %zu bytes", path,
 						    max);
 				goto out;
 			}
-			bigger = realloc(data, cap * 2);
-			if (!bigger) {
+			if (!(bigger = realloc(*buf, want))) {
 				rc = aims_error_set(err, AIMS_ENOMEM, "%s: out of memory", path);
 				goto out;
 			}
-			data = bigger;
-			cap *= 2;
+			*buf = bigger;
+			*cap = want;
 		}
-		n = read(fd, data + len, cap - len - 1);
+		n = read(fd, *buf + len, *cap - len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -188,12 +186,26 @@ int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, ai
 				    path, max);
 		goto out;
 	}
-	data[len] = '\0';
-	*out = data;
+	if (!*buf && !(*buf = malloc(*cap = 1))) { /* an empty file, nothing read */
+		rc = aims_error_set(err, AIMS_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	(*buf)[len] = '\0';
 	*out_len = len;
-	data = NULL;
 out:
-	free(data);
 	close(fd);
+	return rc;
+}
+
+int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, aims_error *err)
+{
+	char *data = NULL;
+	size_t cap = 0;
+	int rc = aims_file_read_at(&data, &cap, out_len, AT_FDCWD, path, path, max, err);
+
+	if (rc < 0)
+		free(data);
+	else
+		*out = data;
 	return rc;
 }

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include "aims/registry.h"
 #include "core/array.h"
+#include "core/file.h"
 
 #define MAX_THREADS	 AIMS_REGISTRY_MAX_THREADS
 #define FILES_PER_THREAD 32 /* below this many files a thread is not worth it */
@@ -137,9 +139,22 @@ static int add_manifest(aims_registry *reg, aims_manifest *m, uint64_t hash, uin
 
 /* ---- Listing directories ------------------------------------------------ */
 
+/* A file to load: its path, and the directory it was listed in, kept
+ * open so the file opens by its name alone (no walk of the whole path
+ * for each of thousands of files). */
+typedef struct listed {
+	char *path;
+	int dirfd;	/* AT_FDCWD: open by the whole path */
+	size_t name_at; /* where the name starts in path (0 with AT_FDCWD) */
+} listed;
+
+#define MAX_DIR_FDS 64 /* directories kept open while loading; others by path */
+
 typedef struct path_list {
-	char **paths;
+	listed *items;
 	size_t count, cap;
+	int fds[MAX_DIR_FDS];
+	size_t fd_count;
 } path_list;
 
 typedef struct dir_id {
@@ -202,12 +217,17 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 	struct dirent *ent;
 	entry *names = NULL;
 	size_t count = 0, cap = 0;
-	int rc = 0;
+	int rc = 0, fd, kept = AT_FDCWD;
+	bool tried = false;
 
 	if (depth >= AIMS_REGISTRY_MAX_DEPTH)
 		return 0;
-	if (!(d = opendir(dir)))
-		return aims_error_set(err, AIMS_EIO, "%s: %s", dir, strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
+		rc = aims_error_set(err, AIMS_EIO, "%s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	while ((ent = readdir(d))) {
 		if (ent->d_name[0] == '.')
 			continue; /* hidden entries, ".", ".." */
@@ -261,12 +281,26 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			if (rc < 0)
 				goto out;
 		} else if (S_ISREG(st.st_mode) && is_markdown(name)) {
-			if ((rc = aims_array_reserve((void **)&out->paths, &out->cap, out->count,
-						     sizeof(*out->paths))) < 0) {
+			if ((rc = aims_array_reserve((void **)&out->items, &out->cap, out->count,
+						     sizeof(*out->items))) < 0) {
 				free(path);
 				goto out;
 			}
-			out->paths[out->count++] = path;
+			/* The first file here keeps the directory open, if
+			 * there is room (else files open by their paths). */
+			if (!tried) {
+				tried = true;
+				if (out->fd_count < MAX_DIR_FDS &&
+				    (kept = fcntl(fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+					out->fds[out->fd_count++] = kept;
+				else
+					kept = AT_FDCWD;
+			}
+			out->items[out->count].path = path;
+			out->items[out->count].dirfd = kept;
+			out->items[out->count].name_at =
+				kept == AT_FDCWD ? 0 : strlen(path) - strlen(name);
+			out->count++;
 		} else {
 			free(path);
 		}
@@ -292,21 +326,32 @@ typedef struct loaded {
 
 typedef struct job {
 	const aims_registry *reg;
-	char **paths;
+	const listed *files;
 	loaded *results;
 	size_t count;
 	atomic_size_t next;
 	atomic_int failed; /* AIMS_ENOMEM seen */
 } job;
 
+/* A loading thread's buffer for the files' text, used file after file. */
+typedef struct reader {
+	char *buf;
+	size_t cap;
+} reader;
+
 /* Loads one file; an unreadable file becomes a manifest that says so. */
-static int load_one(aims_manifest **out, const char *path, unsigned flags)
+static int load_one(aims_manifest **out, const listed *f, reader *r, unsigned flags)
 {
+	const char *path = f->path;
 	aims_error err;
+	size_t len = 0;
 	int rc;
 
 	aims_error_clear(&err);
-	rc = aims_manifest_load_flags(out, path, flags, &err);
+	rc = aims_file_read_at(&r->buf, &r->cap, &len, f->dirfd, path + f->name_at, path,
+			       AIMS_MANIFEST_MAX_FILE, &err);
+	if (rc == 0)
+		rc = aims_manifest_parse_flags(out, path, r->buf, len, flags, &err);
 	if (rc == AIMS_ENOMEM || rc == 0)
 		return rc;
 	if ((rc = aims_manifest_parse(out, path, "", 0, NULL)) < 0)
@@ -324,18 +369,18 @@ static int load_one(aims_manifest **out, const char *path, unsigned flags)
 	}
 }
 
-/* Loads path for the registry on loading thread worker: out->m is the
+/* Loads f for the registry on loading thread worker: out->m is the
  * manifest to keep (after the hook), or NULL for a file found in a
  * directory that is not one (a README or a note; a file named on its own
  * is kept, to be reported). */
-static int load_for(const aims_registry *reg, unsigned worker, loaded *out, const char *path,
-		    bool named)
+static int load_for(const aims_registry *reg, unsigned worker, loaded *out, const listed *f,
+		    reader *r, bool named)
 {
 	aims_manifest *m = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = load_one(&m, path, reg->load_flags)) < 0)
+	if ((rc = load_one(&m, f, r, reg->load_flags)) < 0)
 		return rc;
 	if (!named && !m->has_front_matter && m->problem_count == 0) {
 		aims_manifest_free(m);
@@ -358,15 +403,17 @@ static void *worker(void *arg)
 {
 	const worker_arg *w = arg;
 	job *j = w->job;
+	reader r = {NULL, 0};
 
 	for (;;) {
 		size_t i = atomic_fetch_add(&j->next, 1);
 
 		if (i >= j->count)
 			break;
-		if (load_for(j->reg, w->worker, &j->results[i], j->paths[i], false) < 0)
+		if (load_for(j->reg, w->worker, &j->results[i], &j->files[i], &r, false) < 0)
 			atomic_store(&j->failed, 1);
 	}
+	free(r.buf);
 	return NULL;
 }
 
@@ -394,7 +441,7 @@ static int load_all(aims_registry *reg, path_list *list, aims_error *err)
 	if (!list->count)
 		return 0;
 	j.reg = reg;
-	j.paths = list->paths;
+	j.files = list->items;
 	j.count = list->count;
 	atomic_init(&j.next, 0);
 	atomic_init(&j.failed, 0);
@@ -486,9 +533,13 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
 				      path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
+		listed f = {(char *)path, AT_FDCWD, 0};
+		reader r = {NULL, 0};
 		loaded l;
 
-		if ((rc = load_for(reg, 0, &l, path, true)) < 0)
+		rc = load_for(reg, 0, &l, &f, &r, true);
+		free(r.buf);
+		if (rc < 0)
 			return aims_error_set(err, rc, "out of memory");
 		return l.m && add_manifest(reg, l.m, l.hash, l.tag) < 0
 			       ? aims_error_set(err, AIMS_ENOMEM, "out of memory")
@@ -500,8 +551,10 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 	if (rc == 0)
 		rc = load_all(reg, &list, err);
 	for (size_t i = 0; i < list.count; i++)
-		free(list.paths[i]);
-	free(list.paths);
+		free(list.items[i].path);
+	free(list.items);
+	for (size_t i = 0; i < list.fd_count; i++)
+		close(list.fds[i]);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
  * non-manifests, duplicate (type, id) conflicts, lookups, thread count
  * independence.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,43 @@ static void test_many_files_threads_agree(void **state)
 				    aims_registry_conflict_at(many, i)->loser->path);
 	aims_registry_free(one);
 	aims_registry_free(many);
+}
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Files in more directories than are kept open load by their paths, and
+ * no directory stays open after the load. */
+static void test_many_directories(void **state)
+{
+	char name[64];
+	size_t before = open_fds();
+	aims_registry *reg;
+
+	(void)state;
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "dirs/d%03d/f.md", i);
+		test_write_str(dir, name, "---\nid: x\ntype: skill\n---\n");
+	}
+	reg = load("dirs", 2);
+	assert_int_equal(aims_registry_file_count(reg), 150);
+	assert_int_equal(aims_registry_conflict_count(reg), 149);
+	for (size_t i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "/dirs/d%03zu/f.md", i);
+		assert_non_null(strstr(aims_registry_file_at(reg, i)->path, name));
+		assert_true(aims_registry_file_at(reg, i)->has_front_matter);
+	}
+	assert_int_equal(open_fds(), before);
+	aims_registry_free(reg);
 }
 
 /* Files load in strcmp order of their names, however long the prefix
@@ -322,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_missing_path),
 		cmocka_unit_test(test_many_files_threads_agree),
 		cmocka_unit_test(test_strcmp_order),
+		cmocka_unit_test(test_many_directories),
 		cmocka_unit_test(test_hook_tags_follow_their_files),
 		cmocka_unit_test(test_symlink_loop_and_md_directory),
 		cmocka_unit_test(test_unreadable_file_recorded),

@@ -1,0 +1,23 @@
+/*
+ * file.h - reading a file into a buffer that is used again. Internal to
+ * libaims (aims_file_read, in aims/core.h, is built on it).
+ */
+#ifndef AIMS_CORE_FILE_H
+#define AIMS_CORE_FILE_H
+
+#include <stddef.h>
+
+#include "aims/core.h"
+
+/*
+ * Reads the file name, relative to the directory dirfd (or AT_FDCWD),
+ * into *buf of *cap bytes, which grows (realloc) when the file does not
+ * fit, and NUL-terminates it; *len is its length. path names the file in
+ * messages. Errors as aims_file_read's; *buf stays the caller's to free,
+ * whatever happens. Loading many files with one buffer saves a malloc
+ * and a free of each.
+ */
+int aims_file_read_at(char **buf, size_t *cap, size_t *len, int dirfd, const char *name,
+		      const char *path, size_t max, aims_error *err);
+
+#endif
