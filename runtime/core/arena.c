@@ -11,6 +11,7 @@
 #include "core/arena.h"
 
 #define CHUNK_DEFAULT 8192
+#define CHUNK_MAX     (1024 * 1024)
 
 struct aims_arena_chunk {
 	aims_arena_chunk *next;
@@ -37,7 +38,13 @@ static void *bump(aims_arena *arena, size_t size, size_t align, bool zero)
 	size = size ? size : 1;
 	offset = chunk ? (chunk->used + align - 1) & ~(align - 1) : 0;
 	if (!chunk || offset + size > chunk->size) {
-		size_t want = size > CHUNK_DEFAULT / 2 ? size : CHUNK_DEFAULT;
+		/* Chunks grow with the arena (an eighth of it, at most 1 MiB):
+		 * an arena of thousands of small things takes a few dozen
+		 * mallocs, not thousands. */
+		size_t grown = arena->used / 8 > CHUNK_MAX ? CHUNK_MAX : arena->used / 8;
+		size_t want = size > CHUNK_DEFAULT / 2 ? size
+			      : grown > CHUNK_DEFAULT  ? grown
+						       : CHUNK_DEFAULT;
 
 		chunk = malloc(sizeof(*chunk) + want);
 		if (!chunk)
@@ -98,6 +105,15 @@ char *aims_arena_strndup(aims_arena *arena, const char *str, size_t len)
 char *aims_arena_strdup(aims_arena *arena, const char *str)
 {
 	return aims_arena_strndup(arena, str, strlen(str));
+}
+
+size_t aims_arena_chunk_count(const aims_arena *arena)
+{
+	size_t n = 0;
+
+	for (const aims_arena_chunk *chunk = arena->head; chunk; chunk = chunk->next)
+		n++;
+	return n;
 }
 
 void aims_arena_free(aims_arena *arena)

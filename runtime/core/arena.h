@@ -27,6 +27,8 @@ int aims_arena_reserve(aims_arena *arena, size_t size);
 char *aims_arena_strndup(aims_arena *arena, const char *str, size_t len);
 /* Returns a copy of str, or NULL on ENOMEM. */
 char *aims_arena_strdup(aims_arena *arena, const char *str);
+/* The number of chunks (mallocs) the arena holds, for accounting. */
+size_t aims_arena_chunk_count(const aims_arena *arena);
 /* Frees every allocation at once. arena may be NULL. */
 void aims_arena_free(aims_arena *arena);
 
