@@ -58,6 +58,20 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* npm's pointer to its debug log ("A complete log of this run can be
+ * found in:", the path on that line or the next): a file in the install
+ * sandbox's /tmp, gone with it, and no cause. */
+static bool npm_log_pointer(const char *line, size_t len)
+{
+	static const char *const marks[] = {"A complete log of this run can be found in", "/_logs/",
+					    NULL};
+
+	for (size_t i = 0; marks[i]; i++)
+		if (memmem(line, len, marks[i], strlen(marks[i])))
+			return true;
+	return false;
+}
+
 /* The last non-empty lines of the installer's output (stderr, else
  * stdout), each cut to TAIL_LINE_MAX, joined with " | " into out. */
 static void tail(char *out, size_t size, const aims_exec_result *r)
@@ -75,9 +89,11 @@ static void tail(char *out, size_t size, const aims_exec_result *r)
 			break;
 		for (s = e; s > 0 && text[s - 1] != '\n'; s--)
 			;
+		end = s;
+		if (npm_log_pointer(text + s, e - s))
+			continue;
 		starts[lines] = s;
 		ends[lines++] = e;
-		end = s;
 	}
 	out[0] = '\0';
 	for (size_t i = lines; i-- > 0 && n + 1 < size;) {
@@ -359,6 +375,12 @@ static int install_node(aims_exec_result **out, const packages_plan *plan, insta
 	argv[n++] = "--no-audit";
 	argv[n++] = "--no-fund";
 	argv[n++] = "--loglevel=warn";
+	/* A package may name a git repository or a tarball URL as a
+	 * dependency: refused by the npm releases that know these settings
+	 * (late npm 11; npm 12 refuses by default). Older npm warns of an
+	 * unknown setting and fetches them (docs/packages.md). */
+	argv[n++] = "--allow-git=none";
+	argv[n++] = "--allow-remote=none";
 	switch (plan->source) {
 	case SOURCE_DIR:
 		argv[n++] = "--offline";

@@ -100,6 +100,8 @@ static bool method_matches(const route *rt, const char *method)
 
 /* ---- Replies ------------------------------------------------------------- */
 
+#define INTERNAL_ERROR "internal error: the server's log has the details"
+
 int reply_error(reply *r, unsigned status, const char *fmt, ...)
 {
 	char message[AIMS_ERROR_MESSAGE_MAX];
@@ -111,6 +113,12 @@ int reply_error(reply *r, unsigned status, const char *fmt, ...)
 	r->status = status;
 	cJSON_Delete(r->json);
 	r->json = cJSON_CreateObject();
+	free(r->detail);
+	r->detail = NULL;
+	if (status == 500 && strcmp(message, "out of memory") != 0) {
+		r->detail = strdup(message); /* (none logged if this fails) */
+		snprintf(message, sizeof(message), "%s", INTERNAL_ERROR);
+	}
 	/* The message may quote a client, a program or E2B, cut anywhere. */
 	if (r->json)
 		cJSON_AddItemToObject(r->json, "error", aims_json_text(message, strlen(message)));
@@ -177,6 +185,7 @@ static void reply_free(reply *r)
 {
 	cJSON_Delete(r->json);
 	free(r->text);
+	free(r->detail);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -208,12 +217,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void copy_for_log(char *out, size_t size, const char *in)
+/* A copy of in for a one-line log entry: control characters (and blanks,
+ * unless keep_blanks) become '?'. */
+static void copy_for_log(char *out, size_t size, const char *in, bool keep_blanks)
 {
 	size_t n = 0;
 
 	for (; *in && n + 1 < size; in++)
-		out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f || *in == ' ' ? '?' : *in;
+		out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f || (*in == ' ' && !keep_blanks)
+				   ? '?'
+				   : *in;
 	out[n] = '\0';
 }
 
@@ -308,8 +321,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		cx->start_ns = now_ns();
 		cx->label = "unmatched";
 		aims_buf_init(&cx->body, srv->cfg.max_body);
-		copy_for_log(cx->method, sizeof(cx->method), method);
-		copy_for_log(cx->path, sizeof(cx->path), url);
+		copy_for_log(cx->method, sizeof(cx->method), method, false);
+		copy_for_log(cx->path, sizeof(cx->path), url, false);
 		*con_cls = cx;
 		/* Refuse early what will be refused anyway: a wrong token, a
 		 * body announced too big. The body is then never read. */
@@ -350,6 +363,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 respond:
 	cx->replied = true;
 	cx->status = r.status;
+	if (r.detail && srv->cfg.access_log) {
+		char detail[AIMS_ERROR_MESSAGE_MAX];
+
+		copy_for_log(detail, sizeof(detail), r.detail, true);
+		pthread_mutex_lock(&srv->log_lock);
+		fprintf(srv->cfg.access_log, "aims: serve: %s %s: %u: %s\n", cx->method, cx->path,
+			r.status, detail);
+		fflush(srv->cfg.access_log);
+		pthread_mutex_unlock(&srv->log_lock);
+	}
 	/* Counted before the reply leaves, so a client that reads /metrics
 	 * right after sees its own request. */
 	metrics_request(&srv->metrics, cx->label, cx->status);

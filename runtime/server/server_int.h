@@ -25,9 +25,12 @@ typedef struct reply {
 	const char *content_type;
 	const char *allow;    /* 405: the Allow header */
 	unsigned retry_after; /* 429/503: seconds, 0: none */
+	char *detail;	      /* 500: the message, for the server's log only */
 } reply;
 
-/* Sets r to {"error": message} with status. Returns 0. */
+/* Sets r to {"error": message} with status. A 500 (other than out of
+ * memory) tells the client only that the server's log has the message:
+ * it names the server's own files and set-up. Returns 0. */
 int reply_error(reply *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -24,6 +24,7 @@ typedef struct fixture {
 	aims_server *srv;
 	char base[64];
 	char *root, *cache, *wheels;
+	FILE *log; /* the server's access log */
 } fixture;
 
 static void start(fixture *f)
@@ -46,6 +47,8 @@ static void start(fixture *f)
 	assert_int_equal(aims_registry_new(&f->reg, &err), 0);
 	aims_server_config_init(&cfg);
 	cfg.listen = "127.0.0.1:0";
+	assert_non_null(f->log = tmpfile());
+	cfg.access_log = f->log;
 	assert_int_equal(aims_server_new(&f->srv, &cfg, f->reg, &err), 0);
 	assert_int_equal(aims_server_start(f->srv, &err), 0);
 	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", aims_server_port(f->srv));
@@ -54,6 +57,7 @@ static void start(fixture *f)
 static void stop(fixture *f)
 {
 	aims_server_free(f->srv);
+	fclose(f->log);
 	aims_registry_free(f->reg);
 	aims_sandbox_shutdown();
 	test_rmtree(f->root);
@@ -150,11 +154,44 @@ static void failing_packages(void **state)
 	stop(&f);
 }
 
+/* A fault of the server's own (here: its cache directory cannot be made)
+ * answers 500 without naming the server's files; its log has them. */
+static void internal_fault_stays_in_the_log(void **state)
+{
+	fixture f;
+	cJSON *json;
+	char *blocker, line[1024];
+	bool logged = false;
+
+	(void)state;
+	start(&f);
+	blocker = test_join(f.root, "not-a-directory");
+	test_write_str(f.root, "not-a-directory", "a file\n");
+	free(f.cache);
+	f.cache = test_join(blocker, "cache");
+	setenv("AIMS_CACHE_DIR", f.cache, 1);
+	json = post(&f,
+		    "{\"code\": \"print(1)\", \"language\": \"python\", "
+		    "\"packages\": [\"aims-http-demo==0.3\"]}",
+		    500);
+	assert_string_equal(str(json, "error"), "internal error: the server's log has the details");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(json, "success")));
+	cJSON_Delete(json);
+	rewind(f.log);
+	while (fgets(line, sizeof(line), f.log))
+		logged |= strstr(line, "aims: serve: POST /api/code/execute: 500: ") == line &&
+			  strstr(line, blocker) != NULL;
+	assert_true(logged);
+	free(blocker);
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(execute_with_packages),
 		cmocka_unit_test(failing_packages),
+		cmocka_unit_test(internal_fault_stays_in_the_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -262,6 +262,24 @@ static void concurrent_first_requests_install_once(void **state)
 
 /* ---- failures ---- */
 
+/* Whether this npm has --allow-git and --allow-remote (late npm 11). */
+static bool npm_knows_allow_settings(void)
+{
+	FILE *p = popen("/usr/bin/npm install --help 2>&1", "r");
+	char line[512];
+	bool git = false, remote = false;
+
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		git |= strstr(line, "--allow-git") != NULL;
+		remote |= strstr(line, "--allow-remote") != NULL;
+	}
+	pclose(p);
+	return git && remote;
+}
+
+static char last_message[AIMS_ERROR_MESSAGE_MAX]; /* expect_failure's */
+
 static void expect_failure(aims_language lang, const char *code, const char *package, int rc,
 			   const char *const *needles)
 {
@@ -272,6 +290,7 @@ static void expect_failure(aims_language lang, const char *code, const char *pac
 	if (o.rc != rc)
 		fail_msg("%s: rc %d, expected %d: %s", package, o.rc, rc, o.err.message);
 	assert_null(o.r);
+	snprintf(last_message, sizeof(last_message), "%s", o.err.message);
 	for (size_t i = 0; needles[i]; i++)
 		if (!strstr(o.err.message, needles[i]))
 			fail_msg("'%s' not in: %s", needles[i], o.err.message);
@@ -304,6 +323,33 @@ static void failing_installs_are_reported(void **state)
 	expect_failure(AIMS_LANG_NODE, "1", "aims-broken", AIMS_EINSTALL,
 		       (const char *const[]){"'aims-broken'", "npm exit",
 					     "cannot build aims-broken: no compiler", NULL});
+
+	/* A dependency on a git repository or a tarball URL is refused by
+	 * npm that knows --allow-git/--allow-remote; its pointer to a debug
+	 * log in the install sandbox is no cause and is left out. */
+	test_make_npm_package_with(w.npm, "aims-gitdep", "1.0.0", "",
+				   "\"dependencies\": {\"evil\": "
+				   "\"git+https://127.0.0.1:9/evil.git\"}");
+	test_make_npm_package_with(w.npm, "aims-urldep", "1.0.0", "",
+				   "\"dependencies\": {\"evil\": "
+				   "\"https://127.0.0.1:9/evil.tgz\"}");
+	if (npm_knows_allow_settings()) {
+		expect_failure(AIMS_LANG_NODE, "1", "aims-gitdep", AIMS_EINSTALL,
+			       (const char *const[]){"'aims-gitdep'",
+						     "packages of type \"git\" have been disabled",
+						     "Refusing to fetch", NULL});
+		expect_failure(AIMS_LANG_NODE, "1", "aims-urldep", AIMS_EINSTALL,
+			       (const char *const[]){
+				       "'aims-urldep'",
+				       "packages of type \"remote\" have been disabled", NULL});
+	} else {
+		/* (Debian 12's npm 9: no network here, so it fails too.) */
+		print_message("npm does not know --allow-git: only the failure is checked\n");
+		expect_failure(AIMS_LANG_NODE, "1", "aims-gitdep", AIMS_EINSTALL,
+			       (const char *const[]){"'aims-gitdep'", NULL});
+	}
+	assert_null(strstr(last_message, "complete log"));
+	assert_null(strstr(last_message, "_logs/"));
 
 	/* An index nobody listens on (loopback): the registry is unreachable. */
 	{

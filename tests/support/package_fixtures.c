@@ -64,13 +64,23 @@ void test_make_wheel(const char *dir, const char *name, const char *version, con
 void test_make_npm_package(const char *dir, const char *name, const char *version,
 			   const char *index_js, const char *scripts_json)
 {
+	char fields[2048] = "";
+
+	if (scripts_json)
+		snprintf(fields, sizeof(fields), "\"scripts\": %s", scripts_json);
+	test_make_npm_package_with(dir, name, version, index_js, fields);
+}
+
+void test_make_npm_package_with(const char *dir, const char *name, const char *version,
+				const char *index_js, const char *fields)
+{
 	char *work = test_tmpdir();
 	char json[4096], tgz[4096];
 	const char *argv[] = {"/bin/tar", "-czf", tgz, "-C", work, "package", NULL};
 
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"%s\", \"version\": \"%s\", \"main\": \"index.js\"%s%s}\n", name,
-		 version, scripts_json ? ", \"scripts\": " : "", scripts_json ? scripts_json : "");
+		 version, *fields ? ", " : "", fields);
 	test_write_str(work, "package/package.json", json);
 	test_write_str(work, "package/index.js", index_js);
 	mkdir(dir, 0755);

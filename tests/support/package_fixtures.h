@@ -17,6 +17,10 @@ void test_make_wheel(const char *dir, const char *name, const char *version, con
  * object scripts_json, when not NULL) and index.js = index_js. */
 void test_make_npm_package(const char *dir, const char *name, const char *version,
 			   const char *index_js, const char *scripts_json);
+/* The same with fields: more members of package.json, as JSON text
+ * ("\"dependencies\": {...}"; "" for none). */
+void test_make_npm_package_with(const char *dir, const char *name, const char *version,
+				const char *index_js, const char *fields);
 
 /* Writes dir/<name>_<version>_all.deb holding one file at path (absolute
  * inside the package) with content and mode. */
