@@ -559,6 +559,20 @@ out:
 	return rc;
 }
 
+/* A multiarch triplet like x86_64-linux-gnu. A package chooses the names
+ * in its tree: one with a newline would add a line to the layer's meta,
+ * one with a colon an entry to the path. */
+static bool multiarch_name(const char *name)
+{
+	if (!strstr(name, "-linux-"))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
 /* The library directories of an unpacked Debian tree (multiarch ones
  * included) that exist in the layer, as an LD_LIBRARY_PATH value. */
 static void library_path(char *out, size_t size, const char *layer)
@@ -576,7 +590,7 @@ static void library_path(char *out, size_t size, const char *layer)
 		if ((entries = scandir(dir, &list, NULL, alphasort)) < 0)
 			continue;
 		for (int i = 0; i < entries; i++) {
-			if (strstr(list[i]->d_name, "-linux-") && n + 2 < size)
+			if (multiarch_name(list[i]->d_name) && n + 2 < size)
 				n += (size_t)snprintf(out + n, size - n,
 						      "%s" AIMS_PACKAGES_LAYER_PATH "/%s/%s",
 						      n ? ":" : "", parents[p], list[i]->d_name);

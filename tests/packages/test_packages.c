@@ -208,6 +208,54 @@ static void node_and_deb_packages(void **state)
 	world_close(&w);
 }
 
+/* A package names the directories of its tree: a library directory whose
+ * name holds a newline or a colon adds no line to the layer's settings
+ * and no entry to the library path; a real triplet does. */
+static void library_directory_names_are_checked(void **state)
+{
+	/* dpkg-deb --build refuses such names, dpkg-deb -x unpacks them:
+	 * the package is made by hand (an ar archive of two tarballs). */
+	static const char craft[] =
+		"import io, sys, tarfile\n"
+		"def tar(files):\n"
+		"    b = io.BytesIO()\n"
+		"    with tarfile.open(fileobj=b, mode='w:gz') as t:\n"
+		"        for name, data in files:\n"
+		"            info = tarfile.TarInfo(name)\n"
+		"            info.size, info.mode = len(data), 0o644\n"
+		"            t.addfile(info, io.BytesIO(data))\n"
+		"    return b.getvalue()\n"
+		"control = tar([('./control', b'Package: aims-libs\\nVersion: 1.0\\n'\n"
+		"    b'Architecture: all\\nMaintainer: t <t@example.invalid>\\n'\n"
+		"    b'Description: d\\n d\\n')])\n"
+		"data = tar([('./usr/lib/x86_64-linux-gnu/f', b'x'),\n"
+		"    ('./usr/lib/evil\\nenv AIMS_INJECTED=1\\n-linux-gnu/f', b'x'),\n"
+		"    ('./usr/lib/a:b-linux-gnu/f', b'x')])\n"
+		"def member(name, payload):\n"
+		"    head = (name.ljust(16) + '0'.ljust(12) + '0'.ljust(6) + '0'.ljust(6)\n"
+		"            + '100644'.ljust(8) + str(len(payload)).ljust(10) + '`\\n')\n"
+		"    return head.encode() + payload + (b'\\n' if len(payload) % 2 else b'')\n"
+		"with open(sys.argv[1] + '/aims-libs_1.0_all.deb', 'wb') as f:\n"
+		"    f.write(b'!<arch>\\n' + member('debian-binary', b'2.0\\n')\n"
+		"            + member('control.tar.gz', control) + member('data.tar.gz', data))\n";
+	const char *const deb[] = {"aims-libs"};
+	world w;
+	exec_run run;
+
+	(void)state;
+	world_open(&w);
+	mkdir(w.debs, 0755);
+	{
+		const char *argv[] = {"/usr/bin/python3", "-c", craft, w.debs, NULL};
+
+		test_run_tool(argv, NULL);
+	}
+	exec_ok(&run, AIMS_LANG_BASH, "echo \"${AIMS_INJECTED-unset}|$LD_LIBRARY_PATH\"\n", deb, 1,
+		"unset|/opt/aims/layer/usr/lib/x86_64-linux-gnu:/opt/aims/layer/usr/lib\n");
+	run_free(&run);
+	world_close(&w);
+}
+
 /* ---- concurrency ---- */
 
 #define THREADS 4
@@ -733,6 +781,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(python_wheel_installed_then_reused),
 		cmocka_unit_test(node_and_deb_packages),
+		cmocka_unit_test(library_directory_names_are_checked),
 		cmocka_unit_test(concurrent_first_requests_install_once),
 		cmocka_unit_test(failing_installs_are_reported),
 		cmocka_unit_test(malicious_install_script_is_contained),
