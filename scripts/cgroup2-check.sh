@@ -55,7 +55,7 @@ check "root, login shell: top group" "memory pids" "$(cat /sys/fs/cgroup/aims/cg
 leftovers "root, login shell"
 
 # 2. root as a service with Delegate=yes: below the service's cgroup, after
-#    moving itself into aims-<pid>-main.
+#    moving itself into aims-<ns>-<pid>-main.
 sr="systemd-run --quiet --wait --pipe -p Delegate=yes"
 limits "root, Delegate=yes service" $sr "$aims"
 out=$($sr "$aims" exec -l bash -c 'echo ran' 2>&1)

@@ -7,8 +7,10 @@
  * sets its limits when they differ from the last run's, and gives it back
  * once its processes are gone (a pid namespace dies with its init, so the
  * group is empty when the run's init has been reaped). Groups are named
- * aims-<pid>-<n> below the caller's own cgroup; groups left by a process
- * that died are removed when the next process starts its pool.
+ * aims-<ns>-<pid>-<n> below the caller's own cgroup, <ns> the inode of
+ * the caller's pid namespace: processes of other pid namespaces may share
+ * the place and have the same pid. Groups left by a process of ours that
+ * died are removed when the next process starts its pool.
  *
  * Version detection: cgroup v2 when /sys/fs/cgroup/cgroup.controllers
  * exists and offers memory and pids; else cgroup v1 when
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -54,8 +57,23 @@ static struct {
 	cgroup_slot *free_list;
 	size_t free_count;
 	unsigned next_id;
-} pool = {
-	PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, CGROUP_NONE, {"", ""}, false, "", NULL, 0, 0};
+	uint64_t pidns; /* our pid namespace's inode (random if unknown) */
+} pool = {PTHREAD_ONCE_INIT,
+	  PTHREAD_MUTEX_INITIALIZER,
+	  CGROUP_NONE,
+	  {"", ""},
+	  false,
+	  "",
+	  NULL,
+	  0,
+	  0,
+	  0};
+
+/* The start of the names of this process's groups: aims-<ns>-<pid>. */
+static void group_prefix(char *out, size_t size)
+{
+	snprintf(out, size, "aims-%" PRIu64 "-%ld", pool.pidns, (long)getpid());
+}
 
 int sandbox_write_file(const char *dir, const char *name, const char *value)
 {
@@ -150,7 +168,10 @@ static int self_path(const char *controller, char *out, size_t size)
 	return -1;
 }
 
-/* Removes groups aims-<pid>-<n> of processes that no longer exist. */
+/* Removes the groups of our pid namespace's processes that no longer
+ * exist: aims-<ns>-<pid>-<n>, and aims-<pid>-<n> as versions before
+ * session 4 named them. Other namespaces' groups are theirs to remove:
+ * the pid in their name is not one of ours. */
 static void sweep_stale(const char *base)
 {
 	DIR *dir = opendir(base);
@@ -160,20 +181,39 @@ static void sweep_stale(const char *base)
 		return;
 	while ((de = readdir(dir))) {
 		char path[PATH_MAX + 300];
+		const char *p = de->d_name + 5;
 		char *end;
+		unsigned long long first, second;
 		long pid;
 
-		if (strncmp(de->d_name, "aims-", 5) != 0)
+		if (strncmp(de->d_name, "aims-", 5) != 0 || !(*p >= '0' && *p <= '9'))
 			continue;
-		pid = strtol(de->d_name + 5, &end, 10);
-		if (end == de->d_name + 5 || *end != '-' || pid <= 0)
+		first = strtoull(p, &end, 10);
+		if (*end != '-')
 			continue;
-		if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		p = end + 1;
+		second = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+		if (second && *end == '-') { /* aims-<ns>-<pid>-<n> */
+			if (first != pool.pidns)
+				continue;
+			pid = (long)second;
+		} else {
+			pid = (long)first;
+		}
+		if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
 		rmdir(path);
 	}
 	closedir(dir);
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 static bool is_dir(const char *path)
@@ -205,13 +245,14 @@ static bool alone_in(const char *dir)
 
 /* cgroup v2 lets a cgroup hand controllers down only while it holds no
  * process itself, and ours holds us (a service's own cgroup, say): move
- * this process into a leaf beside the runs' groups, aims-<pid>-main. */
+ * this process into a leaf beside the runs' groups, aims-<ns>-<pid>-main. */
 static int move_into_leaf(const char *base)
 {
-	char leaf[PATH_MAX];
+	char leaf[PATH_MAX], prefix[64];
 	int rc;
 
-	snprintf(leaf, sizeof(leaf), "%s/aims-%ld-main", base, (long)getpid());
+	group_prefix(prefix, sizeof(prefix));
+	snprintf(leaf, sizeof(leaf), "%s/%s-main", base, prefix);
 	if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if ((rc = sandbox_write_file(leaf, "cgroup.procs", "0")) < 0)
@@ -333,6 +374,11 @@ static void detect(void)
 	char rel[PATH_MAX / 2 - 32], text[PATH_MAX];
 	struct stat st;
 
+	if (stat("/proc/self/ns/pid", &st) == 0)
+		pool.pidns = (uint64_t)st.st_ino;
+	else if (getrandom(&pool.pidns, sizeof(pool.pidns), 0) != sizeof(pool.pidns))
+		pool.pidns = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
 	if (stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0) {
 		detect_v2();
 		return;
@@ -395,6 +441,7 @@ static void remove_slot(cgroup_slot *slot)
 static int make_slot(cgroup_slot **out, aims_error *err)
 {
 	cgroup_slot *slot = calloc(1, sizeof(*slot));
+	char prefix[64];
 	unsigned id;
 
 	if (!slot)
@@ -407,12 +454,15 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 	 * processes that died since we started. */
 	for (size_t i = 0; i < dir_count(); i++)
 		sweep_stale(pool.base[i]);
+	group_prefix(prefix, sizeof(prefix));
 	for (size_t i = 0; i < dir_count(); i++) {
-		snprintf(slot->dir[i], sizeof(slot->dir[i]), "%s/aims-%ld-%u", pool.base[i],
-			 (long)getpid(), id);
-		if (mkdir(slot->dir[i], 0700) < 0 && errno != EEXIST) {
-			int e = errno;
+		snprintf(slot->dir[i], sizeof(slot->dir[i]), "%s/%s-%u", pool.base[i], prefix, id);
+		/* The name is this process's alone: one that exists is a stale
+		 * group still holding processes, never to be shared (or, in v1,
+		 * dir[0] again when memory and pids are mounted together). */
+		int e = mkdir(slot->dir[i], 0700) < 0 ? errno : 0;
 
+		if (e && (e != EEXIST || !(i > 0 && same_dir(slot->dir[0], slot->dir[i])))) {
 			slot->dir[i][0] = '\0';
 			remove_slot(slot);
 			return aims_error_set(err, AIMS_ESANDBOX, "cannot create cgroup %s: %s",

@@ -305,7 +305,7 @@ static int count_cgroups_of(pid_t pid)
 {
 	char prefix[64];
 
-	snprintf(prefix, sizeof(prefix), "aims-%ld-", (long)pid);
+	test_cgroup_prefix(prefix, sizeof(prefix), (long)pid);
 	return test_count_dirs_with_prefix("/sys/fs/cgroup", prefix, 6);
 }
 

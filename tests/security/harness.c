@@ -107,7 +107,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 
 static int walk(bool empty)
 {
-	snprintf(prefix, sizeof(prefix), "aims-%ld-", (long)getpid());
+	test_cgroup_prefix(prefix, sizeof(prefix), (long)getpid());
 	found = 0;
 	check_empty = empty;
 	nftw("/sys/fs/cgroup", visit, 16, FTW_PHYS);

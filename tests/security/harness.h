@@ -43,7 +43,8 @@ void outcome_dump(const outcome *o);
 
 /* Number of processes on the host whose command line contains marker. */
 int count_processes(const char *marker);
-/* Number of cgroup directories aims-<our pid>-* under the v1/v2 bases. */
+/* Number of cgroup directories aims-<our pid ns>-<our pid>-* under the
+ * v1/v2 bases. */
 int count_our_cgroups(void);
 /* Their paths (at most max); returns how many were written. */
 size_t our_cgroups(char paths[][PATH_MAX], size_t max);

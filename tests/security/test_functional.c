@@ -554,6 +554,54 @@ static void leftover_in_a_group_is_killed(void **state)
 	assert_int_equal(count_our_cgroups(), 0);
 }
 
+/* A new group's creation removes the groups left by dead processes of our
+ * pid namespace (and the names of versions before it), never those of
+ * another pid namespace, whose pids are not ours to test. */
+static void stale_groups_of_our_namespace_only_are_removed(void **state)
+{
+	char groups[4][PATH_MAX], base[PATH_MAX], ours[PATH_MAX + 128], theirs[PATH_MAX + 128],
+		legacy[PATH_MAX + 128], prefix[64];
+	struct stat st;
+	size_t n;
+	outcome o;
+	pid_t dead;
+	int status;
+
+	(void)state;
+	require_sandbox();
+	if (geteuid() != 0 || strcmp(aims_sandbox_limits_backend(), "rlimits") == 0) {
+		fprintf(stderr, "stale_groups_of_our_namespace_only_are_removed: needs root and "
+				"cgroups\n");
+		return;
+	}
+	run_ok(&o, AIMS_LANG_BASH, "true", NULL);
+	outcome_free(&o);
+	n = our_cgroups(groups, 4);
+	assert_true(n >= 1);
+	memcpy(base, groups[0], sizeof(base));
+	*strrchr(base, '/') = '\0';
+	if ((dead = fork()) == 0)
+		_exit(0);
+	assert_true(dead > 0);
+	assert_int_equal(waitpid(dead, &status, 0), dead);
+	test_cgroup_prefix(prefix, sizeof(prefix), (long)dead);
+	assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+	snprintf(ours, sizeof(ours), "%s/%s7", base, prefix);
+	snprintf(theirs, sizeof(theirs), "%s/aims-%llu-%ld-7", base,
+		 (unsigned long long)st.st_ino + 1, (long)dead);
+	snprintf(legacy, sizeof(legacy), "%s/aims-%ld-7", base, (long)dead);
+	assert_int_equal(mkdir(ours, 0700), 0);
+	assert_int_equal(mkdir(theirs, 0700), 0);
+	assert_int_equal(mkdir(legacy, 0700), 0);
+	aims_sandbox_shutdown(); /* the next run makes a new group */
+	run_ok(&o, AIMS_LANG_BASH, "true", NULL);
+	outcome_free(&o);
+	assert_int_equal(access(ours, F_OK), -1);
+	assert_int_equal(access(legacy, F_OK), -1);
+	assert_int_equal(access(theirs, F_OK), 0);
+	assert_int_equal(rmdir(theirs), 0);
+}
+
 /* A step of the setup that fails is named; nothing runs. */
 static void setup_failures_are_reported(void **state)
 {
@@ -840,6 +888,7 @@ int main(void)
 		cmocka_unit_test(setup_failures_are_reported),
 		cmocka_unit_test(process_limit_is_the_programs),
 		cmocka_unit_test(leftover_in_a_group_is_killed),
+		cmocka_unit_test(stale_groups_of_our_namespace_only_are_removed),
 		cmocka_unit_test(layer_is_read_only),
 		cmocka_unit_test(install_options),
 		cmocka_unit_test(signals_start_clean),

@@ -386,6 +386,14 @@ int test_count_processes(const char *marker)
 	return count;
 }
 
+void test_cgroup_prefix(char *out, size_t size, long pid)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+	snprintf(out, size, "aims-%llu-%ld-", (unsigned long long)st.st_ino, pid);
+}
+
 int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth)
 {
 	DIR *dir;

@@ -66,6 +66,9 @@ int test_count_processes(const char *marker);
 /* Number of directories named prefix* under root, at most depth levels
  * down (symlinks not followed, other file systems included). */
 int test_count_dirs_with_prefix(const char *root, const char *prefix, int depth);
+/* The start of the names of the cgroups aims process pid makes (in our pid
+ * namespace): "aims-<pid namespace inode>-<pid>-". */
+void test_cgroup_prefix(char *out, size_t size, long pid);
 
 /* Skips the test loudly, or fails it when AIMS_MUST_WORK=1, when the local
  * sandbox cannot run here (no user namespaces or seccomp). */
