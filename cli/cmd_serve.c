@@ -32,7 +32,7 @@ static void help(void)
 	     "                         beyond, 429 with Retry-After\n"
 	     "  --max-body BYTES       request body limit (default 1048576), beyond: 413\n"
 	     "  --skills DIR           load manifests from DIR (repeatable)\n"
-	     "  --quiet                no access log on stderr\n"
+	     "  --quiet                no access log on stderr (errors are still logged)\n"
 	     "  -h, --help             show this help\n"
 	     "\n"
 	     "Listening beyond loopback needs a token. SIGTERM or SIGINT stops gracefully.");
@@ -138,6 +138,7 @@ int cmd_serve(int argc, char **argv)
 	env_token = getenv("AIMS_API_TOKEN");
 	cfg.token = token ? token : env_token;
 	cfg.access_log = quiet ? NULL : stderr;
+	cfg.error_log = stderr;
 	if ((code = cli_load_registry(&reg, &paths)) != 0)
 		goto out;
 

@@ -151,10 +151,11 @@ int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const
 		 * doubling of the buffer and no extra read to see the end. */
 		if (S_ISREG(st.st_mode) && len == (size_t)st.st_size)
 			break;
-		if (len + 1 >= *cap) {
-			size_t want = S_ISREG(st.st_mode) && len == 0 ? (size_t)st.st_size + 1
-				      : *cap			      ? *cap * 2
-								      : 4096;
+		/* A regular file gets room for all of it at once. */
+		if (len + 1 >= *cap || (S_ISREG(st.st_mode) && *cap < (size_t)st.st_size + 1)) {
+			size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1
+				      : *cap		  ? *cap * 2
+							  : 4096;
 			char *bigger;
 
 			if (*cap > max + 1) {
@@ -186,9 +187,12 @@ int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const
 				    path, max);
 		goto out;
 	}
-	if (!*buf && !(*buf = malloc(*cap = 1))) { /* an empty file, nothing read */
-		rc = aims_error_set(err, AIMS_ENOMEM, "%s: out of memory", path);
-		goto out;
+	if (!*buf) { /* an empty file, nothing read */
+		if (!(*buf = malloc(1))) {
+			rc = aims_error_set(err, AIMS_ENOMEM, "%s: out of memory", path);
+			goto out;
+		}
+		*cap = 1;
 	}
 	(*buf)[len] = '\0';
 	*out_len = len;

@@ -73,8 +73,9 @@ static bool npm_log_pointer(const char *line, size_t len)
 }
 
 /* The last non-empty lines of the installer's output (stderr, else
- * stdout), each cut to TAIL_LINE_MAX, joined with " | " into out. */
-static void tail(char *out, size_t size, const aims_exec_result *r)
+ * stdout), each cut to TAIL_LINE_MAX, joined with " | " into out; npm's
+ * (lang node) without its log pointer. */
+static void tail(char *out, size_t size, const aims_exec_result *r, aims_language lang)
 {
 	const char *text = r->stderr_len ? r->stderr_data : r->stdout_data;
 	size_t end = r->stderr_len ? r->stderr_len : r->stdout_len;
@@ -90,7 +91,7 @@ static void tail(char *out, size_t size, const aims_exec_result *r)
 		for (s = e; s > 0 && text[s - 1] != '\n'; s--)
 			;
 		end = s;
-		if (npm_log_pointer(text + s, e - s))
+		if (lang == AIMS_LANG_NODE && npm_log_pointer(text + s, e - s))
 			continue;
 		starts[lines] = s;
 		ends[lines++] = e;
@@ -110,6 +111,17 @@ static void tail(char *out, size_t size, const aims_exec_result *r)
 			out[i] = ' ';
 	if (!n)
 		snprintf(out, size, "(no output)");
+}
+
+/* Whether an installer's argv, n entries so far, has room for "--", the
+ * plan's packages and the NULL (the plan holds AIMS_EXEC_MAX_PACKAGES at
+ * most: this holds the options to the room left beside them). */
+static bool argv_room(size_t n, const packages_plan *plan, aims_error *err)
+{
+	if (n + 1 + plan->count <= AIMS_SANDBOX_MAX_ARGS)
+		return true;
+	aims_error_set(err, AIMS_ETOOBIG, "too many packages for one install (%zu)", plan->count);
+	return false;
 }
 
 static bool contains_any(const char *text, const char *const *needles)
@@ -169,7 +181,7 @@ static int install_failed(const packages_plan *plan, const aims_exec_result *r, 
 	size_t n = 0;
 	const char *out = r->stderr_len ? r->stderr_data : r->stdout_data;
 
-	tail(last, sizeof(last), r);
+	tail(last, sizeof(last), r, plan->lang);
 	/* The packages the installer's output names, else all of them. */
 	for (int pass = 0; pass < 2 && !n; pass++)
 		for (size_t i = 0; i < plan->count; i++) {
@@ -340,6 +352,8 @@ static int install_python(aims_exec_result **out, const packages_plan *plan, ins
 		argv[n++] = "--only-binary=:all:"; /* no setup.py runs */
 		box_bind(box, "/etc/resolv.conf", NULL);
 	}
+	if (!argv_room(n, plan, err))
+		return AIMS_ETOOBIG;
 	argv[n++] = "--";
 	for (size_t i = 0; i < plan->count; i++)
 		argv[n++] = plan->names[i];
@@ -402,6 +416,10 @@ static int install_node(aims_exec_result **out, const packages_plan *plan, insta
 	if (box->network) {
 		argv[n++] = "--ignore-scripts"; /* no code from the registry runs */
 		box_bind(box, "/etc/resolv.conf", NULL);
+	}
+	if (!argv_room(n, plan, err)) {
+		rc = AIMS_ETOOBIG;
+		goto out;
 	}
 	argv[n++] = "--";
 	for (size_t i = 0; i < plan->count; i++) {
@@ -483,6 +501,8 @@ static int download_debs(char names[][NAME_MAX + 1], size_t *count, const packag
 	 * package ("lib.+") as a regular expression and downloads hundreds. */
 	argv[n++] = "-o";
 	argv[n++] = "APT::Cmd::Pattern-Only=true";
+	if (!argv_room(n, plan, err))
+		return AIMS_ETOOBIG;
 	argv[n++] = "--";
 	for (size_t i = 0; i < plan->count; i++)
 		argv[n++] = plan->names[i];

@@ -237,6 +237,10 @@ int packages_plan_make(packages_plan *plan, aims_language lang, const char *cons
 
 	memset(plan, 0, sizeof(*plan));
 	plan->lang = lang;
+	/* The installers' argument vectors have room for this many. */
+	if (count > AIMS_EXEC_MAX_PACKAGES)
+		return aims_error_set(err, AIMS_ETOOBIG, "more than %d packages",
+				      AIMS_EXEC_MAX_PACKAGES);
 	if ((rc = read_source(plan, err)) < 0)
 		goto out;
 	if (!(plan->names = calloc(count ? count : 1, sizeof(char *)))) {

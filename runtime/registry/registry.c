@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,6 +212,16 @@ static char *join(const char *dir, const char *name)
 	return path;
 }
 
+/* Whether a directory kept open as fd leaves the loading threads (and
+ * the caller) descriptors enough below the process's limit. */
+static bool fd_to_spare(int fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	       (rl.rlim_cur == RLIM_INFINITY || (rlim_t)fd + 4 * MAX_THREADS + 32 < rl.rlim_cur);
+}
+
 static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth, aims_error *err)
 {
 	DIR *d;
@@ -291,7 +302,12 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 			if (!tried) {
 				tried = true;
 				if (out->fd_count < MAX_DIR_FDS &&
-				    (kept = fcntl(fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+				    (kept = fcntl(fd, F_DUPFD_CLOEXEC, 3)) >= 0 &&
+				    !fd_to_spare(kept)) {
+					close(kept);
+					kept = -1;
+				}
+				if (kept >= 0)
 					out->fds[out->fd_count++] = kept;
 				else
 					kept = AT_FDCWD;

@@ -363,14 +363,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 respond:
 	cx->replied = true;
 	cx->status = r.status;
-	if (r.detail && srv->cfg.access_log) {
+	if (r.detail && srv->cfg.error_log) {
 		char detail[AIMS_ERROR_MESSAGE_MAX];
 
 		copy_for_log(detail, sizeof(detail), r.detail, true);
 		pthread_mutex_lock(&srv->log_lock);
-		fprintf(srv->cfg.access_log, "aims: serve: %s %s: %u: %s\n", cx->method, cx->path,
+		fprintf(srv->cfg.error_log, "aims: serve: %s %s: %u: %s\n", cx->method, cx->path,
 			r.status, detail);
-		fflush(srv->cfg.access_log);
+		fflush(srv->cfg.error_log);
 		pthread_mutex_unlock(&srv->log_lock);
 	}
 	/* Counted before the reply leaves, so a client that reads /metrics

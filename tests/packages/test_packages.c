@@ -399,6 +399,27 @@ static void failing_installs_are_reported(void **state)
 	assert_null(strstr(last_message, "complete log"));
 	assert_null(strstr(last_message, "_logs/"));
 
+	/* More packages than an install takes, through the library (the
+	 * request checks stop them earlier): refused, not overrun. */
+	{
+		static char names[AIMS_EXEC_MAX_PACKAGES + 1][16];
+		const char *many[AIMS_EXEC_MAX_PACKAGES + 1];
+		aims_packages_layer *layer = NULL;
+		aims_error err;
+
+		for (size_t i = 0; i <= AIMS_EXEC_MAX_PACKAGES; i++) {
+			snprintf(names[i], sizeof(names[i]), "present%zu", i);
+			many[i] = names[i];
+		}
+		aims_error_clear(&err);
+		assert_int_equal(aims_packages_acquire(&layer, AIMS_LANG_PYTHON, many,
+						       AIMS_EXEC_MAX_PACKAGES + 1, -1, NULL, NULL,
+						       &err),
+				 AIMS_ETOOBIG);
+		assert_null(layer);
+		assert_non_null(strstr(err.message, "more than 64 packages"));
+	}
+
 	/* An index nobody listens on (loopback): the registry is unreachable. */
 	{
 		int fd = socket(AF_INET, SOCK_STREAM, 0);

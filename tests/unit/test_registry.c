@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -191,6 +192,70 @@ static void test_many_directories(void **state)
 	aims_registry_free(reg);
 }
 
+/* Near the limit of open files, the directories are not kept open: the
+ * loading threads keep descriptors to spare (each failure to open a file
+ * would read as a broken file). The hook, on the loading threads, looks
+ * how many are left. */
+static long fd_limit;
+static long fewest_spare = 1 << 30;
+
+static aims_manifest *count_spare_fds(void *ctx, unsigned worker, aims_manifest *m, uint64_t *tag)
+{
+	DIR *d = opendir("/proc/self/fd");
+	long open = -3, spare; /* ".", ".." and d's own */
+
+	(void)ctx;
+	(void)worker;
+	(void)tag;
+	if (!d) {
+		spare = 0; /* none left even for this */
+	} else {
+		while (readdir(d))
+			open++;
+		closedir(d);
+		spare = fd_limit - open;
+	}
+	for (long seen = __atomic_load_n(&fewest_spare, __ATOMIC_RELAXED); spare < seen;)
+		if (__atomic_compare_exchange_n(&fewest_spare, &seen, spare, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			break;
+	return m;
+}
+
+static void few_descriptors_left(void **state)
+{
+	char name[64], *path;
+	struct rlimit saved, low;
+	aims_registry *reg = NULL;
+	aims_error err;
+
+	(void)state;
+	for (int i = 0; i < 70; i++) {
+		snprintf(name, sizeof(name), "fds/d%02d/f.md", i);
+		test_write_str(dir, name, "---\nid: x\ntype: skill\n---\n");
+	}
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	/* Room for 64 directories and the listing's own 2, then 2 more. */
+	fd_limit = (long)open_fds() - 3 + 68;
+	low.rlim_cur = (rlim_t)fd_limit;
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&reg, &err), 0);
+	aims_registry_set_threads(reg, 8);
+	aims_registry_set_load_hook(reg, count_spare_fds, NULL);
+	path = test_join(dir, "fds");
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(aims_registry_add_path(reg, path, &err), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	free(path);
+	assert_int_equal(aims_registry_file_count(reg), 70);
+	for (size_t i = 0; i < 70; i++)
+		assert_true(aims_registry_file_at(reg, i)->has_front_matter);
+	if (fewest_spare < 4 * 8)
+		fail_msg("%ld descriptors left while loading", fewest_spare);
+	aims_registry_free(reg);
+}
+
 /* Files load in strcmp order of their names, however long the prefix
  * they share (the listing compares eight bytes first). */
 static void test_strcmp_order(void **state)
@@ -361,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_many_files_threads_agree),
 		cmocka_unit_test(test_strcmp_order),
 		cmocka_unit_test(test_many_directories),
+		cmocka_unit_test(few_descriptors_left),
 		cmocka_unit_test(test_hook_tags_follow_their_files),
 		cmocka_unit_test(test_symlink_loop_and_md_directory),
 		cmocka_unit_test(test_unreadable_file_recorded),

@@ -49,7 +49,8 @@ typedef struct aims_packages_layer aims_packages_layer;
 
 /*
  * Finds or builds the layer of (lang, packages) and holds it. The names
- * must have passed aims_exec_check_package. Waits for a concurrent
+ * must have passed aims_exec_check_package; more than
+ * AIMS_EXEC_MAX_PACKAGES fail with AIMS_ETOOBIG. Waits for a concurrent
  * install of the same set instead of installing twice. On success *out
  * is a held layer (release with aims_packages_release). Fails with
  * AIMS_EINSTALL (a package is unknown or the installer failed: the

@@ -39,6 +39,8 @@ typedef struct aims_server_config {
 	unsigned drain_ms;	  /* on shutdown, how long running executions may
 				    * finish before they are canceled; 0: 10 s */
 	FILE *access_log;	  /* one line per request; NULL: none */
+	FILE *error_log;	  /* the messages of 500s, which the client does
+				   * not get; NULL: none */
 	const char *root;	  /* for requirement checks; NULL: AIMS_ROOT or cwd */
 } aims_server_config;
 
