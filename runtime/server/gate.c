@@ -256,6 +256,16 @@ void gate_leave(gate *g, metrics *m, execution *e)
 	free(e);
 }
 
+bool gate_closing(gate *g)
+{
+	bool closed;
+
+	pthread_mutex_lock(&g->lock);
+	closed = g->closed;
+	pthread_mutex_unlock(&g->lock);
+	return closed;
+}
+
 void gate_close(gate *g)
 {
 	pthread_mutex_lock(&g->lock);

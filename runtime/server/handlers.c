@@ -241,6 +241,12 @@ static int execute_error(reply *r, unsigned status, const char *message)
 	return r->json ? 0 : AIMS_ENOMEM;
 }
 
+/* A run canceled by the server's shutdown, not by its client: 503. */
+static bool canceled_by_shutdown(aims_server *srv, int rc)
+{
+	return rc == AIMS_ECANCELED && gate_closing(&srv->gate);
+}
+
 static unsigned status_for(int rc)
 {
 	switch (rc) {
@@ -292,6 +298,10 @@ int handle_execute(aims_server *srv, const request *req, reply *r)
 	rc = aims_exec_run(&result, &in.req, &err);
 	metrics_execution(&srv->metrics, result, rc);
 	gate_leave(&srv->gate, &srv->metrics, slot);
+	if (canceled_by_shutdown(srv, rc)) {
+		execute_error(r, 503, "the server is shutting down: the execution was canceled");
+		goto out;
+	}
 	if (rc < 0) {
 		execute_error(r, status_for(rc), err.message);
 		goto out;
@@ -494,11 +504,13 @@ int handle_dispatch(aims_server *srv, const request *req, reply *r)
 	if (rc < 0 && r->json)
 		goto out; /* the gate refused: r is filled */
 	if (rc < 0) {
-		/* ENOTFOUND here is configuration (AIMS_API_BASE unset): 503. */
+		/* ENOTFOUND here is configuration (AIMS_API_BASE unset); a
+		 * cancel by the server's shutdown is no client's doing. */
 		reply_error(r,
-			    rc == AIMS_ECONFLICT   ? 409
-			    : rc == AIMS_ENOTFOUND ? 503
-						   : status_for(rc),
+			    rc == AIMS_ECONFLICT ? 409
+			    : rc == AIMS_ENOTFOUND || canceled_by_shutdown(srv, rc)
+				    ? 503
+				    : status_for(rc),
 			    "%s", err.message);
 	} else if (result->refused) {
 		reply_error(r, 424, "%s is not ready: its requirements are not met (see readiness)",

@@ -18,6 +18,7 @@ typedef struct mhd_api {
 	AIMS_DYNFN(MHD_get_daemon_info, get_daemon_info);
 	AIMS_DYNFN(MHD_get_connection_info, get_connection_info);
 	AIMS_DYNFN(MHD_lookup_connection_value, lookup_connection_value);
+	AIMS_DYNFN(MHD_get_connection_values, get_connection_values);
 	AIMS_DYNFN(MHD_create_response_from_buffer, create_response_from_buffer);
 	AIMS_DYNFN(MHD_add_response_header, add_response_header);
 	AIMS_DYNFN(MHD_queue_response, queue_response);
@@ -36,6 +37,7 @@ int mhd_load(aims_error *err);
 #define MHD_get_daemon_info		(*mhd.get_daemon_info)
 #define MHD_get_connection_info		(*mhd.get_connection_info)
 #define MHD_lookup_connection_value	(*mhd.lookup_connection_value)
+#define MHD_get_connection_values	(*mhd.get_connection_values)
 #define MHD_create_response_from_buffer (*mhd.create_response_from_buffer)
 #define MHD_add_response_header		(*mhd.add_response_header)
 #define MHD_queue_response		(*mhd.queue_response)

@@ -39,6 +39,7 @@ static void mhd_load_once(void)
 		{"MHD_get_daemon_info", (void **)&mhd.get_daemon_info},
 		{"MHD_get_connection_info", (void **)&mhd.get_connection_info},
 		{"MHD_lookup_connection_value", (void **)&mhd.lookup_connection_value},
+		{"MHD_get_connection_values", (void **)&mhd.get_connection_values},
 		{"MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer},
 		{"MHD_add_response_header", (void **)&mhd.add_response_header},
 		{"MHD_queue_response", (void **)&mhd.queue_response},
@@ -236,6 +237,56 @@ static bool is_api(const char *path)
 }
 
 /* The Bearer token check: 0 when allowed, else fills r with 401. */
+/* ---- Request framing ---------------------------------------------------- */
+
+/* What the headers say of where the body ends. libmicrohttpd 0.9.75 takes
+ * the first of two Content-Length headers, lets Transfer-Encoding win over
+ * Content-Length, reads "Content-Length : 5" as another header, and waits
+ * for ever on an encoding it does not know. Behind a proxy that reads them
+ * otherwise, each lets one request hide another: they are refused. */
+typedef struct framing {
+	unsigned lengths;   /* Content-Length headers */
+	unsigned encodings; /* Transfer-Encoding headers */
+	bool chunked;	    /* the (one) encoding is "chunked" */
+	bool bad_name;	    /* a header name with a blank or control character */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	framing *f = cls;
+
+	(void)kind;
+	for (const char *p = key; *p; p++)
+		f->bad_name |= (unsigned char)*p <= ' ' || *p == 0x7f;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->lengths++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->encodings++;
+		f->chunked = value && strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/* 0, or -1 with r filled: 400 for ambiguous framing, 501 for an encoding
+ * other than chunked. */
+static int check_framing(struct MHD_Connection *c, reply *r)
+{
+	framing f = {0, 0, false, false};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.bad_name)
+		return reply_error(r, 400, "a header name holds a blank or a control character"),
+		       -1;
+	if (f.lengths > 1)
+		return reply_error(r, 400, "more than one Content-Length header"), -1;
+	if (f.encodings && f.lengths)
+		return reply_error(r, 400, "both Transfer-Encoding and Content-Length"), -1;
+	if (f.encodings > 1 || (f.encodings && !f.chunked))
+		return reply_error(r, 501, "Transfer-Encoding other than chunked"), -1;
+	return 0;
+}
+
 static int check_auth(aims_server *srv, struct MHD_Connection *c, reply *r)
 {
 	const char *header;
@@ -324,8 +375,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		copy_for_log(cx->method, sizeof(cx->method), method, false);
 		copy_for_log(cx->path, sizeof(cx->path), url, false);
 		*con_cls = cx;
-		/* Refuse early what will be refused anyway: a wrong token, a
-		 * body announced too big. The body is then never read. */
+		/* Refuse early what will be refused anyway: framing that could
+		 * hide a request, a wrong token, a body announced too big. The
+		 * body is then never read. */
+		if (check_framing(c, &r) < 0)
+			goto respond;
 		if (is_api(url) && check_auth(srv, c, &r) < 0)
 			goto respond;
 		length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -413,15 +467,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* libmicrohttpd's complaints go to the error log, one line each: they may
+ * quote a client's bytes, which must not forge lines of their own. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	aims_server *srv = cls;
+	char raw[1024], line[1024];
+	size_t len;
 
-	if (!srv->cfg.access_log)
+	if (!srv->cfg.error_log)
 		return;
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	for (len = strlen(raw); len && (raw[len - 1] == '\n' || raw[len - 1] == '\r'); len--)
+		raw[len - 1] = '\0';
+	copy_for_log(line, sizeof(line), raw, true); /* other newlines become '?' */
 	pthread_mutex_lock(&srv->log_lock);
-	fputs("aims: serve: ", srv->cfg.access_log);
-	vfprintf(srv->cfg.access_log, fmt, ap);
+	fprintf(srv->cfg.error_log, "aims: serve: %s\n", line);
+	fflush(srv->cfg.error_log);
 	pthread_mutex_unlock(&srv->log_lock);
 }
 

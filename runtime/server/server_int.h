@@ -126,6 +126,8 @@ int execution_cancel_fd(const execution *e);
 void gate_leave(gate *g, metrics *m, execution *e);
 /* Refuses new executions and wakes the queue. */
 void gate_close(gate *g);
+/* Whether gate_close was called: the server is shutting down. */
+bool gate_closing(gate *g);
 /* Waits up to ms for running executions to finish; then cancels the rest
  * and waits for them. */
 void gate_drain(gate *g, unsigned ms);

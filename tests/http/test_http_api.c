@@ -3,9 +3,13 @@
  * loopback port, with libcurl: every endpoint that needs no sandbox, every
  * error status with a hostile input, auth on and off, limits.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -413,6 +417,127 @@ static void test_metrics(void **state)
 	stop(&f);
 }
 
+/* Sends raw bytes to the server on a new connection and returns what it
+ * answers until it closes (at most size - 1 bytes, NUL-terminated).
+ * reset: close at once with a reset instead of reading. */
+static void raw_exchange(fixture *f, const char *request, char *out, size_t size, bool reset)
+{
+	struct sockaddr_in addr;
+	struct timeval tv = {5, 0};
+	size_t n = 0;
+	ssize_t got;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons(aims_server_port(f->srv));
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL),
+			 (ssize_t)strlen(request));
+	if (reset) {
+		struct linger l = {1, 0};
+
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	} else {
+		while (n + 1 < size && (got = recv(fd, out + n, size - 1 - n, 0)) > 0)
+			n += (size_t)got;
+	}
+	if (out)
+		out[n] = '\0';
+	close(fd);
+}
+
+/* Headers that leave where the body ends in doubt could hide a second
+ * request from a proxy that reads them otherwise: each is refused, with a
+ * JSON body, and the connection closed (the hidden request never runs). */
+static void test_ambiguous_framing(void **state)
+{
+	static const struct {
+		const char *headers;
+		const char *status, *error;
+	} cases[] = {
+		{"Content-Length: 2\r\nContent-Length: 80\r\n", "400",
+		 "more than one Content-Length header"},
+		{"Transfer-Encoding: chunked\r\nContent-Length: 80\r\n", "400",
+		 "both Transfer-Encoding and Content-Length"},
+		{"Content-Length : 80\r\n", "400", "a header name holds a blank"},
+		{"Transfer-Encoding: gzip\r\n", "501", "Transfer-Encoding other than chunked"},
+		{"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "501",
+		 "Transfer-Encoding other than chunked"},
+	};
+	fixture f;
+	char request[1024], answer[8192];
+
+	(void)state;
+	start(&f, NULL, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(request, sizeof(request),
+			 "POST /api/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			 "%s\r\n{}GET /api/skills/HIDDEN HTTP/1.1\r\nHost: x\r\n\r\n",
+			 cases[i].headers);
+		raw_exchange(&f, request, answer, sizeof(answer), false);
+		if (strncmp(answer + 9, cases[i].status, 3) != 0 || !strstr(answer, cases[i].error))
+			fail_msg("case %zu: %s", i, answer);
+		assert_non_null(strstr(answer, "Connection: close"));
+		assert_null(strstr(answer, "HIDDEN"));
+	}
+	/* A plain request on the same server still works. */
+	raw_exchange(&f,
+		     "POST /api/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		     "Content-Length: 19\r\nConnection: close\r\n\r\n{\"utterance\": \"hi\"}",
+		     answer, sizeof(answer), false);
+	assert_int_equal(strncmp(answer, "HTTP/1.1 200", 12), 0);
+	stop(&f);
+}
+
+/* What libmicrohttpd logs may quote a client's path: a newline in it
+ * (sent as %0a) must not start a line of the log. A client that resets
+ * the connection at once makes it log a failed send, with the path; how
+ * soon depends on timing, so it is tried until one is logged. */
+static bool forged_or_quoted(FILE *log, bool *quoted)
+{
+	char line[2048];
+
+	rewind(log);
+	while (fgets(line, sizeof(line), log)) {
+		if (strncmp(line, "FORGED", 6) == 0 || strncmp(line, "POST ", 5) == 0)
+			fail_msg("a forged log line: %s", line);
+		*quoted |= strstr(line, "/x?POST /api/code/execute 200 1.0ms?FORGED") != NULL;
+	}
+	return *quoted;
+}
+
+static void test_log_lines_cannot_be_forged(void **state)
+{
+	aims_server_config cfg;
+	aims_error err;
+	fixture f;
+	FILE *log = tmpfile();
+	bool quoted = false;
+
+	(void)state;
+	assert_non_null(log);
+	aims_error_clear(&err);
+	assert_int_equal(aims_registry_new(&f.reg, &err), 0);
+	aims_server_config_init(&cfg);
+	cfg.listen = "127.0.0.1:0";
+	cfg.access_log = log;
+	cfg.error_log = log;
+	assert_int_equal(aims_server_new(&f.srv, &cfg, f.reg, &err), 0);
+	assert_int_equal(aims_server_start(f.srv, &err), 0);
+	for (int i = 0; i < 2000 && !forged_or_quoted(log, &quoted); i++)
+		raw_exchange(&f,
+			     "GET /x%0aPOST%20/api/code/execute%20200%201.0ms%0aFORGED HTTP/1.1\r\n"
+			     "Host: x\r\n\r\n",
+			     NULL, 0, true);
+	stop(&f);
+	assert_true(forged_or_quoted(log, &quoted)); /* and nothing forged */
+	fclose(log);
+}
+
 static void test_validate_endpoint(void **state)
 {
 	fixture f;
@@ -462,6 +587,8 @@ int main(void)
 		cmocka_unit_test(test_token_compare),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_validate_endpoint),
+		cmocka_unit_test(test_ambiguous_framing),
+		cmocka_unit_test(test_log_lines_cannot_be_forged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,7 +40,7 @@ typedef struct aims_server_config {
 				    * finish before they are canceled; 0: 10 s */
 	FILE *access_log;	  /* one line per request; NULL: none */
 	FILE *error_log;	  /* the messages of 500s, which the client does
-				   * not get; NULL: none */
+				   * not get, and libmicrohttpd's; NULL: none */
 	const char *root;	  /* for requirement checks; NULL: AIMS_ROOT or cwd */
 } aims_server_config;
 
