@@ -121,14 +121,17 @@ void aims_buf_free(aims_buf *buf)
 }
 
 int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const char *name,
-		      const char *path, size_t max, aims_error *err)
+		      const char *path, size_t max, unsigned flags, aims_error *err)
 {
+	const bool regular_only = flags & AIMS_FILE_REGULAR_ONLY;
 	struct stat st;
 	size_t len = 0;
 	ssize_t n;
+	bool sized;
 	int fd, rc = 0;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* (O_NONBLOCK: opening a FIFO would wait for a writer.) */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
 	if (fd < 0)
 		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
 				      path, strerror(errno));
@@ -140,6 +143,13 @@ int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const
 		rc = aims_error_set(err, AIMS_EINVALID, "%s: is a directory", path);
 		goto out;
 	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		rc = aims_error_set(err, AIMS_EINVALID,
+				    "%s: not a regular file (a FIFO, socket or device)", path);
+		goto out;
+	}
+	/* A regular file of size 0 may have content all the same (/proc). */
+	sized = S_ISREG(st.st_mode) && st.st_size > 0;
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
 		rc = aims_error_set(err, AIMS_ETOOBIG,
 				    "%s: file is %lld bytes, over the limit of %zu", path,
@@ -149,13 +159,11 @@ int aims_file_read_at(char **buf, size_t *cap, size_t *out_len, int dirfd, const
 	for (;;) {
 		/* A regular file is read as long as it was when opened: no
 		 * doubling of the buffer and no extra read to see the end. */
-		if (S_ISREG(st.st_mode) && len == (size_t)st.st_size)
+		if (sized && len == (size_t)st.st_size)
 			break;
 		/* A regular file gets room for all of it at once. */
-		if (len + 1 >= *cap || (S_ISREG(st.st_mode) && *cap < (size_t)st.st_size + 1)) {
-			size_t want = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1
-				      : *cap		  ? *cap * 2
-							  : 4096;
+		if (len + 1 >= *cap || (sized && *cap < (size_t)st.st_size + 1)) {
+			size_t want = sized ? (size_t)st.st_size + 1 : *cap ? *cap * 2 : 4096;
 			char *bigger;
 
 			if (*cap > max + 1) {
@@ -205,7 +213,7 @@ int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, ai
 {
 	char *data = NULL;
 	size_t cap = 0;
-	int rc = aims_file_read_at(&data, &cap, out_len, AT_FDCWD, path, path, max, err);
+	int rc = aims_file_read_at(&data, &cap, out_len, AT_FDCWD, path, path, max, 0, err);
 
 	if (rc < 0)
 		free(data);

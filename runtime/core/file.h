@@ -5,6 +5,7 @@
 #ifndef AIMS_CORE_FILE_H
 #define AIMS_CORE_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aims/core.h"
@@ -18,6 +19,10 @@
  * and a free of each.
  */
 int aims_file_read_at(char **buf, size_t *cap, size_t *len, int dirfd, const char *name,
-		      const char *path, size_t max, aims_error *err);
+		      const char *path, size_t max, unsigned flags, aims_error *err);
+
+/* flags: refuse what is not a regular file (AIMS_EINVALID), without
+ * waiting: a FIFO named as a manifest would block the open for ever. */
+#define AIMS_FILE_REGULAR_ONLY 1u
 
 #endif

@@ -250,6 +250,8 @@ cJSON *aims_json_sarif(const aims_validation *v, const char *base)
 	    !cJSON_AddStringToObject(log, "version", "2.1.0") ||
 	    !(runs = cJSON_AddArrayToObject(log, "runs")) || !(run = cJSON_CreateObject()) ||
 	    !cJSON_AddItemToArray(runs, run) || !(tool = cJSON_AddObjectToObject(run, "tool")) ||
+	    /* Columns count characters; SARIF's default is UTF-16 units. */
+	    !cJSON_AddStringToObject(run, "columnKind", "unicodeCodePoints") ||
 	    !(driver = cJSON_AddObjectToObject(tool, "driver")) ||
 	    !cJSON_AddStringToObject(driver, "name", "aims") ||
 	    !cJSON_AddStringToObject(driver, "version", aims_version()) ||

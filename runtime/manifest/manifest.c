@@ -9,11 +9,13 @@
  * only when the file cannot be read at all.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/array.h"
+#include "core/file.h"
 #include "manifest/manifest_int.h"
 #include "manifest/slim.h"
 
@@ -631,6 +633,12 @@ static void resolve_kind_and_id(loader *l, const char *path)
 				problem(l, "missing-id", AIMS_SEVERITY_WARNING,
 					m->id.key_pos.line ? m->id.key_pos : file_pos,
 					"no id: using '%s' derived from the %s", slug, from);
+		} else if (!quiet) {
+			/* Nothing to register it under: it would never load. */
+			problem(l, "no-id", AIMS_SEVERITY_ERROR,
+				m->id.key_pos.line ? m->id.key_pos : file_pos,
+				"no id, and neither the name nor the file name gives one (an id "
+				"needs ASCII letters or digits): add 'id:'");
 		}
 	}
 
@@ -895,12 +903,12 @@ int aims_manifest_load(aims_manifest **out, const char *path, aims_error *err)
 int aims_manifest_load_flags(aims_manifest **out, const char *path, unsigned flags, aims_error *err)
 {
 	char *data = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	int rc;
 
-	if ((rc = aims_file_read(&data, &len, path, AIMS_MANIFEST_MAX_FILE, err)) < 0)
-		return rc;
-	rc = aims_manifest_parse_flags(out, path, data, len, flags, err);
+	if ((rc = aims_file_read_at(&data, &cap, &len, AT_FDCWD, path, path, AIMS_MANIFEST_MAX_FILE,
+				    AIMS_FILE_REGULAR_ONLY, err)) == 0)
+		rc = aims_manifest_parse_flags(out, path, data, len, flags, err);
 	free(data);
 	return rc;
 }

@@ -176,6 +176,12 @@ static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_er
 	case YAML_SCALAR_EVENT:
 		if ((rc = count_nodes(b, 1, ev->start_mark, err_pos, err)) < 0)
 			return rc;
+		/* An escaped "\0" would cut the string where C reads it. */
+		if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length)) {
+			*err_pos = pos_of(b, ev->start_mark);
+			return aims_error_set(err, AIMS_EINVALID,
+					      "YAML: a string holds a NUL character (\\0)");
+		}
 		node = new_node(b, AIMS_YAML_SCALAR, ev->start_mark, ev->data.scalar.tag);
 		if (!node)
 			return AIMS_ENOMEM;

@@ -365,7 +365,7 @@ static int load_one(aims_manifest **out, const listed *f, reader *r, unsigned fl
 
 	aims_error_clear(&err);
 	rc = aims_file_read_at(&r->buf, &r->cap, &len, f->dirfd, path + f->name_at, path,
-			       AIMS_MANIFEST_MAX_FILE, &err);
+			       AIMS_MANIFEST_MAX_FILE, AIMS_FILE_REGULAR_ONLY, &err);
 	if (rc == 0)
 		rc = aims_manifest_parse_flags(out, path, r->buf, len, flags, &err);
 	if (rc == AIMS_ENOMEM || rc == 0)

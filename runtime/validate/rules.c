@@ -37,6 +37,10 @@ static const aims_validate_rule rules[] = {
 	{"missing-id", W, "No id: one is derived from the name or the file name.",
 	 "Every definition needs a stable id (a slug such as 'e2b-sandbox'). Without one, the id "
 	 "is derived from 'name' or the file name, which changes when they do. Add 'id:'."},
+	{"no-id", E, "No id, and none can be derived from the name or the file name.",
+	 "The id is derived from 'name' or the file name only when they hold ASCII letters or "
+	 "digits; otherwise the definition has nothing to be registered under and never loads. "
+	 "Add 'id:' with a slug such as 'e2b-sandbox'."},
 	{"inferred-type", W, "No type: inferred from the file name or directory.",
 	 "The type was taken from a '.skill.md'-style suffix or a skills/, tools/, hooks/ or "
 	 "tasks/ directory. Add 'type:' so the definition does not change kind when moved."},

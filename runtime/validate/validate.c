@@ -235,6 +235,22 @@ static void check_env_names(checker *c, size_t file, const aims_strlist *list, c
 			     what, list->items[i]);
 }
 
+/* Whether a URL's authority (what follows "//") names a host: not empty
+ * once the user part ("user@") and the port (":80") are taken away. */
+static bool has_host(const char *authority)
+{
+	size_t len = strcspn(authority, "/?#"), start = 0, end;
+
+	for (size_t i = 0; i < len; i++)
+		if (authority[i] == '@')
+			start = i + 1;
+	if (authority[start] == '[') /* an IPv6 address */
+		return len > start + 2 && memchr(authority + start, ']', len - start);
+	for (end = start; end < len && authority[end] != ':'; end++)
+		;
+	return end > start;
+}
+
 static void check_docs_url(checker *c, size_t file, const aims_manifest *m)
 {
 	const char *url = m->docs_url.str;
@@ -246,7 +262,7 @@ static void check_docs_url(checker *c, size_t file, const aims_manifest *m)
 		skip = 8;
 	else if (strncasecmp(url, "http://", 7) == 0)
 		skip = 7;
-	if (!skip || !url[skip] || url[skip] == '/' || strpbrk(url, " \t\r\n"))
+	if (!skip || !has_host(url + skip) || strpbrk(url, " \t\r\n"))
 		diag(c, file, "docs-url", AIMS_SEVERITY_WARNING, m->docs_url.pos,
 		     "docs_url '%s' is not an absolute http:// or https:// URL", url);
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aims/json.h"
 #include "aims/validate.h"
@@ -228,6 +230,38 @@ static void test_unreadable_and_siblings(void **state)
 	free(dir);
 }
 
+/* A FIFO named as a manifest is a read error at once, not a wait for a
+ * writer; a file whose size says 0 is read all the same (/proc's files
+ * do: reading /proc/self/mem fails, which must not pass for "empty"). */
+static void test_fifo_and_unsized_files(void **state)
+{
+	char *dir = test_tmpdir(), *fifo = test_join(dir, "pipe.md"),
+	     *mem = test_join(dir, "mem.md");
+	const char *paths[] = {fifo, mem};
+	aims_validation *v = NULL;
+	aims_error err;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/proc/self/mem", mem), 0);
+	aims_error_clear(&err);
+	assert_int_equal(aims_validate_paths(&v, paths, 2, NULL, &err), 0);
+	assert_int_equal(aims_validate_count(v), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const aims_diagnostic *d = aims_validate_at(v, i);
+
+		assert_string_equal(d->rule, "read-error");
+		assert_non_null(strstr(d->message, strstr(d->path, "mem.md")
+							   ? "Input/output error"
+							   : "not a regular file"));
+	}
+	aims_validate_free(v);
+	test_rmtree(dir);
+	free(dir);
+	free(fifo);
+	free(mem);
+}
+
 static void test_display_path(void **state)
 {
 	static const struct {
@@ -432,6 +466,8 @@ static void test_sarif(void **state)
 	assert_string_equal(get(log, "version")->valuestring, "2.1.0");
 	assert_string_equal(get(log, "runs.0.tool.driver.name")->valuestring, "aims");
 	assert_string_equal(get(log, "runs.0.tool.driver.version")->valuestring, aims_version());
+	/* Columns are characters (SARIF would read UTF-16 units). */
+	assert_string_equal(get(log, "runs.0.columnKind")->valuestring, "unicodeCodePoints");
 #ifdef AIMS_VALIDATE_INFO_URI
 	assert_string_equal(get(log, "runs.0.tool.driver.informationUri")->valuestring,
 			    AIMS_VALIDATE_INFO_URI);
@@ -672,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_non_utf8_path_and_message),
 		cmocka_unit_test(test_threads_do_not_change_the_result),
 		cmocka_unit_test(test_results_in_path_order),
+		cmocka_unit_test(test_fifo_and_unsized_files),
 		cmocka_unit_test(test_reference_documents_every_rule),
 	};
 
