@@ -403,19 +403,30 @@ static const aims_yaml_node *get_map(loader *l, const char *what, const aims_yam
 	return value;
 }
 
+static bool check_duplicate_keys(loader *l, const aims_yaml_node *map);
+
+/* Whether k is the first of its name in map (when keys may repeat, later
+ * ones are reported and not used, as at the top level). */
+static bool first_key(const aims_yaml_node *map, const aims_yaml_node *k, bool may_repeat)
+{
+	return !may_repeat || aims_yaml_get_key(map, k->value) == k;
+}
+
 static void load_execution(loader *l, const aims_yaml_node *key, const aims_yaml_node *value)
 {
 	aims_manifest *m = &l->m->pub;
 	const aims_yaml_node *map = get_map(l, "execution", value);
+	bool may_repeat;
 
 	(void)key;
 	if (!map)
 		return;
 	m->execution = map;
+	may_repeat = check_duplicate_keys(l, map) || map->count > 512;
 	for (size_t i = 0; i < map->count; i++) {
 		const aims_yaml_node *k = map->keys[i], *v = map->items[i];
 
-		if (k->type != AIMS_YAML_SCALAR)
+		if (k->type != AIMS_YAML_SCALAR || !first_key(map, k, may_repeat))
 			continue;
 		if (strcmp(k->value, "target") == 0)
 			get_string(l, &m->exec_target, "execution.target", k, v);
@@ -434,14 +445,16 @@ static void load_dependencies(loader *l, const aims_yaml_node *value)
 {
 	aims_manifest *m = &l->m->pub;
 	const aims_yaml_node *map = get_map(l, "dependencies", value);
+	bool may_repeat;
 
 	if (!map)
 		return;
 	m->dependencies = map;
+	may_repeat = check_duplicate_keys(l, map) || map->count > 512;
 	for (size_t i = 0; i < map->count; i++) {
 		const aims_yaml_node *k = map->keys[i], *v = map->items[i];
 
-		if (k->type != AIMS_YAML_SCALAR)
+		if (k->type != AIMS_YAML_SCALAR || !first_key(map, k, may_repeat))
 			continue;
 		if (strcmp(k->value, "env") == 0)
 			get_list(l, &m->dep_env, "dependencies.env", k, v, true);
@@ -525,7 +538,7 @@ static void load_fields(loader *l, const aims_yaml_node *root)
 		}
 		key = k->value;
 		/* The first occurrence of a duplicated key wins. */
-		if (may_repeat && aims_yaml_get_key(root, key) != k)
+		if (!first_key(root, k, may_repeat))
 			continue;
 		if (key_is(key, "id"))
 			get_string(l, &m->id, "id", k, v);
