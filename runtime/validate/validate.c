@@ -317,6 +317,27 @@ static void check_json_blocks(checker *c, size_t file, const aims_manifest *m)
 	}
 }
 
+/* Whether path (relative; leading '/' already skipped) leaves the
+ * directory it is taken from: more ".." than names before them. */
+static bool escapes(const char *path)
+{
+	long depth = 0;
+
+	while (*path) {
+		size_t len = strcspn(path, "/");
+
+		if (len == 2 && path[0] == '.' && path[1] == '.') {
+			if (--depth < 0)
+				return true;
+		} else if (len && !(len == 1 && path[0] == '.')) {
+			depth++;
+		}
+		path += len;
+		path += *path == '/';
+	}
+	return false;
+}
+
 static void check_files_exist(checker *c, size_t file, const aims_strlist *list, const char *what)
 {
 	const char *root = c->opts->root;
@@ -335,7 +356,10 @@ static void check_files_exist(checker *c, size_t file, const aims_strlist *list,
 			c->rc = AIMS_ENOMEM;
 			break;
 		}
-		if (stat(path.ptr, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+		if (!*item || escapes(item))
+			diag(c, file, "file-not-found", AIMS_SEVERITY_WARNING, list->pos[i],
+			     "%s: '%s' names no file under %s", what, list->items[i], root);
+		else if (stat(path.ptr, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
 			diag(c, file, "file-not-found", AIMS_SEVERITY_WARNING, list->pos[i],
 			     "%s: '%s' does not exist under %s", what, list->items[i], root);
 	}

@@ -260,15 +260,20 @@ static void test_root_option(void **state)
 	test_run run;
 	const char *argv[] = {"validate", "--root", "proj", "t.md", NULL};
 
-	test_write_str(f->dir, "t.md",
-		       "---\nid: t\nname: T\ntype: task\ndescription: d\ndependencies:\n"
-		       "  files: [lib/there.ts, lib/gone.ts]\n---\n");
+	test_write_str(
+		f->dir, "t.md",
+		"---\nid: t\nname: T\ntype: task\ndescription: d\ndependencies:\n"
+		"  files: [lib/there.ts, lib/gone.ts, lib/../../t.md, ./lib/./there.ts]\n---\n");
 	test_write_str(f->dir, "proj/lib/there.ts", "x\n");
 	run_in(&run, f->dir, argv);
 	assert_int_equal(run.status, 0);
-	assert_string_equal(run.out, "t.md:7:25: warning: dependencies.files: 'lib/gone.ts' does "
-				     "not exist under proj [file-not-found]\n"
-				     "0 errors, 1 warning in 1 file\n");
+	/* ../t.md exists, but outside the root: no file of the project. */
+	assert_string_equal(run.out,
+			    "t.md:7:25: warning: dependencies.files: 'lib/gone.ts' does "
+			    "not exist under proj [file-not-found]\n"
+			    "t.md:7:38: warning: dependencies.files: 'lib/../../t.md' names no "
+			    "file under proj [file-not-found]\n"
+			    "0 errors, 2 warnings in 1 file\n");
 	test_run_free(&run);
 }
 
