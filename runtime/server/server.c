@@ -237,6 +237,37 @@ static bool is_api(const char *path)
 }
 
 /* The Bearer token check: 0 when allowed, else fills r with 401. */
+/* libmicrohttpd's unescaping of the URL and its arguments, except that
+ * "%00" stays as written: a NUL would end the path where C reads it
+ * ("/healthz%00x" was served as /healthz). */
+static int hex_digit(char ch)
+{
+	return ch >= '0' && ch <= '9'	? ch - '0'
+	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+					: -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *out = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *in = s; *in;) {
+		int hi = in[0] == '%' ? hex_digit(in[1]) : -1, lo = hi >= 0 ? hex_digit(in[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*out++ = (char)(hi << 4 | lo);
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 /* ---- Request framing ---------------------------------------------------- */
 
 /* What the headers say of where the body ends. libmicrohttpd 0.9.75 takes
@@ -658,7 +689,8 @@ int aims_server_start(aims_server *srv, aims_error *err)
 		flags, srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT,
 		srv->cfg.connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+		unescape, NULL, MHD_OPTION_END);
 	if (!srv->daemon)
 		return aims_error_set(err, AIMS_EIO,
 				      "cannot listen on %s (address in use, or not allowed)",

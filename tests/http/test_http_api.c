@@ -149,6 +149,12 @@ static void test_routing_errors(void **state)
 	start(&f, NULL, 0);
 	expect_error(&f, "GET", "/nope", NULL, NULL, 0, 404, "no such endpoint");
 	expect_error(&f, "GET", "/api/skills/a/b", NULL, NULL, 0, 404, "no such endpoint");
+	/* %00 is not decoded: a NUL would end the path early. Others are. */
+	expect_error(&f, "GET", "/healthz%00x", NULL, NULL, 0, 404,
+		     "no such endpoint: /healthz%00x");
+	expect_error(&f, "GET", "/api/skills/e2b-sandbox%00x", NULL, NULL, 0, 404,
+		     "no definition with id 'e2b-sandbox%00x'");
+	cJSON_Delete(call(&f, "GET", "/api/skills/e2b%2Dsandbox", NULL, NULL, 0, 200));
 
 	snprintf(url, sizeof(url), "%s/api/tools", f.base);
 	test_http(&resp, "DELETE", url, NULL, NULL, 0, 5000);
