@@ -13,6 +13,7 @@
  * load", below).
  */
 #include <errno.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wctype.h>
 
 #include "aims/json.h"
 #include "aims/router.h"
@@ -485,8 +487,8 @@ static void check_conflicts(checker *c, const aims_registry *reg, const file_ref
 	}
 }
 
-/* Triggers are compared as routing reads them: ASCII case folded, runs of
- * blanks as one, none at the ends. The normalized text is never built:
+/* Triggers are compared as routing reads them: case folded (in any
+ * script, as caseless PCRE2 does), runs of blanks as one, none at the ends. The normalized text is never built:
  * it is read one character at a time. */
 
 static bool is_blank(char ch)
@@ -494,8 +496,47 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
+/* The case fold of a non-ASCII character at *p (advanced past it), as
+ * the router's caseless PCRE2 matching sees it: lowercase of uppercase,
+ * so that 'É' and 'é', 'ς' and 'Σ', 'ſ' and 's' are one. A byte that
+ * starts no valid UTF-8 sequence stands for itself (above U+10FFFF). */
+static locale_t fold_locale;
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+static void fold_init(void)
+{
+	fold_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static int32_t fold_wide(const char **p)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+	uint32_t cp = len == 4 ? s[0] & 0x07u : len == 3 ? s[0] & 0x0Fu : s[0] & 0x1Fu;
+
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			len = 0;
+			break;
+		}
+		cp = cp << 6 | (s[i] & 0x3Fu);
+	}
+	if (!len || s[0] > 0xF4 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+	    cp < (len == 2   ? 0x80u
+		  : len == 3 ? 0x800u
+			     : 0x10000u)) {
+		*p += 1;
+		return (int32_t)(0x110000u + s[0]);
+	}
+	*p += len;
+	pthread_once(&fold_once, fold_init);
+	if (fold_locale)
+		cp = (uint32_t)towlower_l(towupper_l((wint_t)cp, fold_locale), fold_locale);
+	return (int32_t)cp;
+}
+
 /* The next normalized character of *p (advanced), or -1 at the end. */
-static int next_folded(const char **p, bool *started)
+static int32_t next_folded(const char **p, bool *started)
 {
 	const char *s = *p;
 	bool blank = false;
@@ -512,29 +553,39 @@ static int next_folded(const char **p, bool *started)
 		return ' '; /* the character itself comes next time */
 	*started = true;
 	ch = (unsigned char)*s;
+	if (ch >= 0x80)
+		return fold_wide(p);
 	*p = s + 1;
 	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
 }
 
 /* Hash of the normalized trigger and kind; 0 when it is blank. (The same
- * walk as next_folded, unrolled: it runs for every trigger.) */
+ * walk as next_folded, unrolled for ASCII: it runs for every trigger.) */
 static uint64_t hash_trigger(aims_kind kind, const char *t)
 {
 	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
 	bool started = false, blank = false;
 
-	for (; *t; t++) {
+	while (*t) {
 		unsigned char ch = (unsigned char)*t;
+		uint32_t c;
 
 		if (is_blank((char)ch)) {
 			blank = started;
+			t++;
 			continue;
 		}
 		if (blank)
 			h = (h ^ ' ') * 1099511628211ull;
 		blank = false;
 		started = true;
-		h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 1099511628211ull;
+		if (ch < 0x80) {
+			c = ch >= 'A' && ch <= 'Z' ? ch + 32u : ch;
+			t++;
+		} else {
+			c = (uint32_t)fold_wide(&t);
+		}
+		h = (h ^ c) * 1099511628211ull;
 	}
 	return started ? (h ? h : 1) : 0;
 }
@@ -542,7 +593,7 @@ static uint64_t hash_trigger(aims_kind kind, const char *t)
 static bool same_trigger(const char *a, const char *b)
 {
 	bool sa = false, sb = false;
-	int x, y;
+	int32_t x, y;
 
 	do {
 		x = next_folded(&a, &sa);

@@ -670,6 +670,39 @@ static void test_results_in_path_order(void **state)
 	free(z);
 }
 
+/* Triggers that differ only in case are shared, in any script: the
+ * router matches them caselessly (PCRE2, Unicode). */
+static void test_shared_triggers_fold_unicode_case(void **state)
+{
+	char *dir = test_tmpdir();
+	const char *paths[] = {dir};
+	aims_validation *v = NULL;
+	aims_error err;
+	size_t shared = 0;
+
+	(void)state;
+	test_write_str(dir, "tasks/a.md",
+		       "---\nid: a\nname: A\ntype: task\ndescription: d\n"
+		       "triggers: [\"\xc3\x89"
+		       "COLE run\", \"\xc5\xbftop now\", \"\xce\xa3\xce\xbf\xcf\x86"
+		       "\xce\xaf\xce\xb1 ask\"]\n---\n");
+	/* école run, stop now, σοφία ASK are shared; σοφίας ask is not. */
+	test_write_str(
+		dir, "tasks/b.md",
+		"---\nid: b\nname: B\ntype: task\ndescription: d\n"
+		"triggers: [\"\xc3\xa9"
+		"cole run\", \"stop now\", \"\xcf\x83\xce\xbf\xcf\x86\xce\xaf"
+		"\xce\xb1 ASK\", \"\xcf\x83\xce\xbf\xcf\x86\xce\xaf\xce\xb1\xcf\x82 ask\"]\n---\n");
+	aims_error_clear(&err);
+	assert_int_equal(aims_validate_paths(&v, paths, 1, NULL, &err), 0);
+	for (size_t i = 0; i < aims_validate_count(v); i++)
+		shared += strcmp(aims_validate_at(v, i)->rule, "trigger-shared") == 0;
+	assert_int_equal(shared, 3);
+	aims_validate_free(v);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_reference_documents_every_rule(void **state)
 {
 	char *doc = NULL;
@@ -709,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_threads_do_not_change_the_result),
 		cmocka_unit_test(test_results_in_path_order),
 		cmocka_unit_test(test_fifo_and_unsized_files),
+		cmocka_unit_test(test_shared_triggers_fold_unicode_case),
 		cmocka_unit_test(test_reference_documents_every_rule),
 	};
 
