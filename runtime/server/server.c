@@ -304,18 +304,24 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 static int check_framing(struct MHD_Connection *c, reply *r)
 {
 	framing f = {0, 0, false, false};
+	const char *why = NULL;
+	unsigned status = 400;
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
 	if (f.bad_name)
-		return reply_error(r, 400, "a header name holds a blank or a control character"),
-		       -1;
-	if (f.lengths > 1)
-		return reply_error(r, 400, "more than one Content-Length header"), -1;
-	if (f.encodings && f.lengths)
-		return reply_error(r, 400, "both Transfer-Encoding and Content-Length"), -1;
-	if (f.encodings > 1 || (f.encodings && !f.chunked))
-		return reply_error(r, 501, "Transfer-Encoding other than chunked"), -1;
-	return 0;
+		why = "a header name holds a blank or a control character";
+	else if (f.lengths > 1)
+		why = "more than one Content-Length header";
+	else if (f.encodings && f.lengths)
+		why = "both Transfer-Encoding and Content-Length";
+	else if (f.encodings > 1 || (f.encodings && !f.chunked)) {
+		why = "Transfer-Encoding other than chunked";
+		status = 501; /* an encoding it cannot read, not a contradiction */
+	}
+	if (!why)
+		return 0;
+	reply_error(r, status, "%s", why);
+	return -1;
 }
 
 static int check_auth(aims_server *srv, struct MHD_Connection *c, reply *r)

@@ -488,8 +488,9 @@ static void check_conflicts(checker *c, const aims_registry *reg, const file_ref
 }
 
 /* Triggers are compared as routing reads them: case folded (in any
- * script, as caseless PCRE2 does), runs of blanks as one, none at the ends. The normalized text is never built:
- * it is read one character at a time. */
+ * script, as caseless PCRE2 does), runs of blanks as one, none at the
+ * ends. The normalized text is never built: it is read one character at
+ * a time. */
 
 static bool is_blank(char ch)
 {
