@@ -147,6 +147,7 @@ typedef struct listed {
 	char *path;
 	int dirfd;	/* AT_FDCWD: open by the whole path */
 	size_t name_at; /* where the name starts in path (0 with AT_FDCWD) */
+	bool too_deep;	/* a directory past AIMS_REGISTRY_MAX_DEPTH, not searched */
 } listed;
 
 #define MAX_DIR_FDS 64 /* directories kept open while loading; others by path */
@@ -231,8 +232,18 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 	int rc = 0, fd, kept = AT_FDCWD;
 	bool tried = false;
 
-	if (depth >= AIMS_REGISTRY_MAX_DEPTH)
+	if (depth >= AIMS_REGISTRY_MAX_DEPTH) {
+		/* Listed, to be reported: its files are not searched. */
+		char *path = strdup(dir);
+
+		if (!path || aims_array_reserve((void **)&out->items, &out->cap, out->count,
+						sizeof(*out->items)) < 0) {
+			free(path);
+			return aims_error_set(err, AIMS_ENOMEM, "out of memory");
+		}
+		out->items[out->count++] = (listed){path, AT_FDCWD, 0, true};
 		return 0;
+	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
 		rc = aims_error_set(err, AIMS_EIO, "%s: %s", dir, strerror(errno));
 		if (fd >= 0)
@@ -313,6 +324,7 @@ static int list_dir(path_list *out, const char *dir, dir_id *stack, size_t depth
 					kept = AT_FDCWD;
 			}
 			out->items[out->count].path = path;
+			out->items[out->count].too_deep = false;
 			out->items[out->count].dirfd = kept;
 			out->items[out->count].name_at =
 				kept == AT_FDCWD ? 0 : strlen(path) - strlen(name);
@@ -364,6 +376,17 @@ static int load_one(aims_manifest **out, const listed *f, reader *r, unsigned fl
 	int rc;
 
 	aims_error_clear(&err);
+	if (f->too_deep) {
+		const aims_pos none = {0, 0};
+
+		if ((rc = aims_manifest_parse(out, path, "", 0, NULL)) < 0)
+			return rc;
+		return aims_manifest_add_problem(
+			*out, "read-error", AIMS_SEVERITY_ERROR, none,
+			"directories are searched %d levels below the path "
+			"given; this one is deeper, its files were not searched",
+			AIMS_REGISTRY_MAX_DEPTH - 2);
+	}
 	rc = aims_file_read_at(&r->buf, &r->cap, &len, f->dirfd, path + f->name_at, path,
 			       AIMS_MANIFEST_MAX_FILE, AIMS_FILE_REGULAR_ONLY, &err);
 	if (rc == 0)
@@ -549,7 +572,7 @@ int aims_registry_add_path(aims_registry *reg, const char *path, aims_error *err
 		return aims_error_set(err, errno == ENOENT ? AIMS_ENOTFOUND : AIMS_EIO, "%s: %s",
 				      path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
-		listed f = {(char *)path, AT_FDCWD, 0};
+		listed f = {(char *)path, AT_FDCWD, 0, false};
 		reader r = {NULL, 0};
 		loaded l;
 

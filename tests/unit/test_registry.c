@@ -256,6 +256,38 @@ static void few_descriptors_left(void **state)
 	aims_registry_free(reg);
 }
 
+/* Directories are searched 30 levels below the path given; a deeper one
+ * is not searched, and says so (a read-error of its own), not silently. */
+static void too_deep_is_reported(void **state)
+{
+	char name[256] = "deep";
+	aims_registry *reg;
+	const aims_manifest *m;
+
+	(void)state;
+	for (int level = 1; level <= 31; level++) {
+		char file[300];
+
+		strcat(name, "/d");
+		/* fNN.md is in the NNth directory below deep/. */
+		snprintf(file, sizeof(file), "%s/f%02d.md", name, level);
+		if (level >= 30)
+			test_write_str(dir, file, "---\nid: x\ntype: skill\n---\n");
+	}
+	reg = load("deep", 1);
+	/* In list order: the 31st directory ("d") before f30.md beside it. */
+	assert_int_equal(aims_registry_file_count(reg), 2);
+	m = aims_registry_file_at(reg, 1);
+	assert_true(m->has_front_matter);
+	assert_non_null(strstr(m->path, "/f30.md"));
+	m = aims_registry_file_at(reg, 0);
+	assert_false(m->has_front_matter);
+	assert_int_equal(m->problem_count, 1);
+	assert_string_equal(m->problems[0].rule, "read-error");
+	assert_non_null(strstr(m->problems[0].message, "searched 30 levels below"));
+	aims_registry_free(reg);
+}
+
 /* Files load in strcmp order of their names, however long the prefix
  * they share (the listing compares eight bytes first). */
 static void test_strcmp_order(void **state)
@@ -425,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_missing_path),
 		cmocka_unit_test(test_many_files_threads_agree),
 		cmocka_unit_test(test_strcmp_order),
+		cmocka_unit_test(too_deep_is_reported),
 		cmocka_unit_test(test_many_directories),
 		cmocka_unit_test(few_descriptors_left),
 		cmocka_unit_test(test_hook_tags_follow_their_files),
