@@ -209,6 +209,14 @@ out:
 	return rc;
 }
 
+bool aims_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 int aims_file_read(char **out, size_t *out_len, const char *path, size_t max, aims_error *err)
 {
 	char *data = NULL;

@@ -1,6 +1,7 @@
 /*
- * file.h - reading a file into a buffer that is used again. Internal to
- * libaims (aims_file_read, in aims/core.h, is built on it).
+ * file.h - reading a file into a buffer that is used again (aims_file_read,
+ * in aims/core.h, is built on it), and telling two paths of one file.
+ * Internal to libaims.
  */
 #ifndef AIMS_CORE_FILE_H
 #define AIMS_CORE_FILE_H
@@ -24,5 +25,9 @@ int aims_file_read_at(char **buf, size_t *cap, size_t *len, int dirfd, const cha
 /* flags: refuse what is not a regular file (AIMS_EINVALID), without
  * waiting: a FIFO named as a manifest would block the open for ever. */
 #define AIMS_FILE_REGULAR_ONLY 1u
+
+/* Whether paths a and b name the same file or directory (device and
+ * inode); false when either cannot be stat'ed. */
+bool aims_same_file(const char *a, const char *b);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "aims/core.h"
+#include "core/utf8.h"
 
 /* Patterns may nest parentheses this deep. */
 #define TRIGGER_PARENS_LIMIT 64
@@ -129,11 +130,6 @@ static inline uint64_t fold_hash_end(uint64_t h)
 }
 
 /* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Decodes one code point at s (len > 0 bytes left). Returns its length,
- * or 0 when the bytes are not valid UTF-8 (overlong, surrogate, too big,
- * truncated). */
-size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *out);
 
 /* Returns the offset of the first invalid byte, or len when s is valid. */
 size_t utf8_invalid_offset(const char *s, size_t len);

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "sandbox_int.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -206,14 +207,6 @@ static void sweep_stale(const char *base)
 		rmdir(path);
 	}
 	closedir(dir);
-}
-
-static bool same_dir(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
 }
 
 static bool is_dir(const char *path)
@@ -462,7 +455,7 @@ static int make_slot(cgroup_slot **out, aims_error *err)
 		 * dir[0] again when memory and pids are mounted together). */
 		int e = mkdir(slot->dir[i], 0700) < 0 ? errno : 0;
 
-		if (e && (e != EEXIST || !(i > 0 && same_dir(slot->dir[0], slot->dir[i])))) {
+		if (e && (e != EEXIST || !(i > 0 && aims_same_file(slot->dir[0], slot->dir[i])))) {
 			slot->dir[i][0] = '\0';
 			remove_slot(slot);
 			return aims_error_set(err, AIMS_ESANDBOX, "cannot create cgroup %s: %s",

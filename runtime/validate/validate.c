@@ -29,6 +29,8 @@
 #include "aims/validate.h"
 #include "core/arena.h"
 #include "core/array.h"
+#include "core/file.h"
+#include "core/utf8.h"
 #include "manifest/slim.h"
 
 #define MAX_THREADS	 8
@@ -447,16 +449,6 @@ static aims_pos id_pos(const aims_manifest *m)
 	return m->id.pos.line && !m->id_inferred ? m->id.pos : file_start;
 }
 
-/* True when two manifests were loaded from the same file (named twice, or
- * once directly and once through its directory). */
-static bool same_file(const aims_manifest *a, const aims_manifest *b)
-{
-	struct stat sa, sb;
-
-	return stat(a->path, &sa) == 0 && stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
 /* Marks in skip[] the files that repeat a file already loaded: they are
  * not checked twice and are no duplicate of themselves. */
 static void find_repeats(const aims_registry *reg, const file_ref *refs, size_t count, bool *skip)
@@ -465,7 +457,9 @@ static void find_repeats(const aims_registry *reg, const file_ref *refs, size_t 
 		const aims_conflict *k = aims_registry_conflict_at(reg, i);
 		size_t file = file_of(refs, count, k->loser);
 
-		if (file != (size_t)-1 && same_file(k->winner, k->loser))
+		/* The same file named twice, or directly and through its
+		 * directory: no duplicate of itself. */
+		if (file != (size_t)-1 && aims_same_file(k->winner->path, k->loser->path))
 			skip[file] = true;
 	}
 }
@@ -512,20 +506,10 @@ static void fold_init(void)
 static int32_t fold_wide(const char **p)
 {
 	const unsigned char *s = (const unsigned char *)*p;
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-	uint32_t cp = len == 4 ? s[0] & 0x07u : len == 3 ? s[0] & 0x0Fu : s[0] & 0x1Fu;
+	uint32_t cp;
+	size_t len = utf8_decode(s, strnlen(*p, 4), &cp);
 
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			len = 0;
-			break;
-		}
-		cp = cp << 6 | (s[i] & 0x3Fu);
-	}
-	if (!len || s[0] > 0xF4 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
-	    cp < (len == 2   ? 0x80u
-		  : len == 3 ? 0x800u
-			     : 0x10000u)) {
+	if (!len) {
 		*p += 1;
 		return (int32_t)(0x110000u + s[0]);
 	}

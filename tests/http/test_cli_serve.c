@@ -1,7 +1,8 @@
 /*
  * test_cli_serve.c - `aims serve` as a user starts it: the token from a
  * file or AIMS_API_TOKEN, the refusal to listen beyond loopback without
- * one, bad options, and the access log (no bodies, no tokens).
+ * one, bad options, the access log (no bodies, no tokens) and the error
+ * log, which --quiet keeps.
  */
 #include <signal.h>
 #include <spawn.h>
@@ -123,6 +124,36 @@ static void test_token_file(void **state)
 	free(dir);
 }
 
+/* Under --quiet there is no access log, but a 500's message (which the
+ * client does not get) still reaches stderr. */
+static void test_quiet_still_logs_internal_errors(void **state)
+{
+	static const char body[] = "{\"code\": \"print(1)\", \"language\": \"python\", "
+				   "\"packages\": [\"aims-quiet-demo==1.0\"]}";
+	char *dir = test_tmpdir(), env[4200], url[128];
+	test_http_response resp;
+	server_proc s;
+
+	(void)state;
+	test_write_str(dir, "a-file", "not a directory\n");
+	snprintf(env, sizeof(env), "AIMS_CACHE_DIR=%s/a-file/cache", dir);
+	spawn_serve(&s, (const char *const[]){"--listen", "127.0.0.1:0", "--quiet", NULL},
+		    (const char *const[]){env, NULL});
+	assert_true(s.port > 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/code/execute", s.port);
+	test_http(&resp, "POST", url, (const char *const[]){"Content-Type: application/json", NULL},
+		  body, strlen(body), 30000);
+	assert_int_equal(resp.status, 500);
+	assert_null(strstr(resp.body, dir));
+	test_http_free(&resp);
+	assert_int_equal(stop_serve(&s), 0);
+	assert_non_null(strstr(s.log, "aims: serve: POST /api/code/execute: 500: "));
+	assert_non_null(strstr(s.log, "/a-file/cache"));
+	assert_null(strstr(s.log, "POST /api/code/execute 500")); /* no access log */
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_token_env_and_listen_rules(void **state)
 {
 	server_proc s;
@@ -161,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_file),
 		cmocka_unit_test(test_token_env_and_listen_rules),
+		cmocka_unit_test(test_quiet_still_logs_internal_errors),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
