@@ -4,6 +4,7 @@
  * its front matter (split as the runtime splits it) is parsed to events
  * and nothing else, on one thread. Prints the best of PASSES passes in
  * seconds. Any validator built on libyaml pays at least this much CPU.
+ * libyaml is linked as in aims: with the allocator of manifest/yaml.c.
  *
  * Usage: validate-libyaml-floor PASSES DIR...
  */

@@ -32,6 +32,19 @@ static inline manifest_impl *impl_of(const aims_manifest *m)
 int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_arena *arena,
 			const char *text, size_t len, uint32_t line_offset, aims_error *err);
 
+/*
+ * libyaml's allocator (yaml.c says how it works). libyaml calls these in
+ * place of malloc, realloc, free and strdup when its static archive is
+ * linked (runtime/CMakeLists.txt); nothing else does.
+ * manifest_yaml_region_owns tells whether a block came from the calling
+ * thread's region.
+ */
+void *manifest_yaml_malloc(size_t size);
+void *manifest_yaml_realloc(void *ptr, size_t size);
+void manifest_yaml_free(void *ptr);
+char *manifest_yaml_strdup(const char *s);
+bool manifest_yaml_region_owns(const void *ptr);
+
 /* Records a problem; the message is formatted into the arena. */
 int manifest_problem(manifest_impl *m, const char *rule, aims_severity severity, aims_pos pos,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -9,12 +9,199 @@
  * of exploding later in JSON output. An anchor is registered only once its
  * node is complete, so a node can never contain itself.
  */
+#include <pthread.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "core/array.h"
 #include "manifest/manifest_int.h"
+
+/* ---- libyaml's allocator ---------------------------------------------- */
+
+/*
+ * libyaml makes some 140 small allocations per front matter (its buffers,
+ * token queue and stacks, every scalar) and frees them all before
+ * manifest_yaml_parse returns; served by malloc they are a fifth of the
+ * parse. runtime/CMakeLists.txt links a copy of the static libyaml archive
+ * whose malloc, realloc, free and strdup are renamed to the functions
+ * below, and each thread serves them from a region it keeps:
+ *
+ *  - a block is a header holding its size, then the block, both moved
+ *    past with one pointer;
+ *  - freeing the newest block moves the pointer back, freeing another
+ *    only counts it;
+ *  - when no block of the region is live, the next one starts at the
+ *    beginning again, so each parse reuses the memory of the one before.
+ *
+ * What does not fit goes to malloc, so a large document costs what it did
+ * before. A block is freed by the thread that allocated it: libyaml's
+ * objects live within one call of manifest_yaml_parse. Under
+ * AddressSanitizer headers and freed blocks are poisoned, so overflows and
+ * use after free in libyaml are still caught.
+ */
+#define REGION_SIZE (128 * 1024)
+#define HEADER	    alignof(max_align_t)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define REGION_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REGION_ASAN 1
+#endif
+#endif
+#ifdef REGION_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+typedef struct region {
+	unsigned char *next;   /* where the next block's header goes */
+	unsigned char *newest; /* the newest block, or NULL */
+	size_t live;	       /* blocks allocated here and not freed */
+	alignas(max_align_t) unsigned char data[REGION_SIZE];
+} region;
+
+static _Thread_local region *thread_region;
+static pthread_key_t region_key; /* frees a thread's region when it exits */
+static pthread_once_t region_once = PTHREAD_ONCE_INIT;
+static int region_key_ok;
+
+static void make_region_key(void)
+{
+	region_key_ok = pthread_key_create(&region_key, free) == 0;
+}
+
+static region *get_region(void)
+{
+	region *r;
+
+	if (thread_region)
+		return thread_region;
+	pthread_once(&region_once, make_region_key);
+	if (!region_key_ok || !(r = malloc(sizeof(*r))))
+		return NULL;
+	if (pthread_setspecific(region_key, r) != 0) {
+		free(r);
+		return NULL;
+	}
+	r->next = r->data;
+	r->newest = NULL;
+	r->live = 0;
+	POISON(r->data, REGION_SIZE);
+	return thread_region = r;
+}
+
+bool manifest_yaml_region_owns(const void *ptr)
+{
+	const region *r = thread_region;
+	uintptr_t p = (uintptr_t)ptr;
+
+	return r && p >= (uintptr_t)r->data && p < (uintptr_t)(r->data + REGION_SIZE);
+}
+
+static size_t block_size(const unsigned char *block)
+{
+	size_t size;
+
+	UNPOISON(block - HEADER, sizeof(size));
+	memcpy(&size, block - HEADER, sizeof(size));
+	POISON(block - HEADER, sizeof(size));
+	return size;
+}
+
+static void set_block_size(unsigned char *block, size_t size)
+{
+	UNPOISON(block - HEADER, sizeof(size));
+	memcpy(block - HEADER, &size, sizeof(size));
+	POISON(block - HEADER, sizeof(size));
+}
+
+static size_t rounded(size_t size)
+{
+	return size ? (size + HEADER - 1) & ~(HEADER - 1) : HEADER;
+}
+
+void *manifest_yaml_malloc(size_t size)
+{
+	region *r = get_region();
+	unsigned char *block;
+
+	if (!r || size > REGION_SIZE - HEADER)
+		return malloc(size);
+	if (r->live == 0)
+		r->next = r->data;
+	if ((size_t)(r->data + REGION_SIZE - r->next) < HEADER + rounded(size))
+		return malloc(size);
+	block = r->next + HEADER;
+	set_block_size(block, size);
+	UNPOISON(block, size);
+	r->next = block + rounded(size);
+	r->newest = block;
+	r->live++;
+	return block;
+}
+
+void manifest_yaml_free(void *ptr)
+{
+	region *r = thread_region;
+	unsigned char *block = ptr;
+
+	if (!manifest_yaml_region_owns(ptr)) {
+		free(ptr);
+		return;
+	}
+	POISON(block, block_size(block));
+	if (block == r->newest) {
+		r->next = block - HEADER;
+		r->newest = NULL;
+	}
+	r->live--;
+}
+
+void *manifest_yaml_realloc(void *ptr, size_t size)
+{
+	region *r = thread_region;
+	unsigned char *block = ptr, *moved;
+	size_t old;
+
+	if (!ptr)
+		return manifest_yaml_malloc(size);
+	if (!manifest_yaml_region_owns(ptr))
+		return realloc(ptr, size);
+	old = block_size(block);
+	if (size <= old || (block == r->newest && size <= REGION_SIZE - HEADER &&
+			    rounded(size) <= (size_t)(r->data + REGION_SIZE - block))) {
+		POISON(block, old);
+		UNPOISON(block, size);
+		set_block_size(block, size);
+		if (block == r->newest)
+			r->next = block + rounded(size);
+		return block;
+	}
+	if (!(moved = manifest_yaml_malloc(size)))
+		return NULL;
+	memcpy(moved, block, old);
+	manifest_yaml_free(block);
+	return moved;
+}
+
+char *manifest_yaml_strdup(const char *s)
+{
+	size_t size = strlen(s) + 1;
+	char *copy = manifest_yaml_malloc(size);
+
+	return copy ? memcpy(copy, s, size) : NULL;
+}
+
+/* ---- Events to nodes -------------------------------------------------- */
 
 typedef struct anchor {
 	const char *name;
