@@ -215,6 +215,30 @@ static bool looks_like_table(const char *body, const size_t *line_starts, size_t
 	return has_dash && has_pipe;
 }
 
+/* Where the line break after from is: LF, or (when lone_cr) a CR not
+ * followed by LF, as cmark reads lines. len when there is none. */
+static size_t next_break(const char *body, size_t from, size_t len, bool lone_cr)
+{
+	const char *nl;
+
+	if (!lone_cr) {
+		nl = memchr(body + from, '\n', len - from);
+		return nl ? (size_t)(nl - body) : len;
+	}
+	for (size_t i = from; i < len; i++)
+		if (body[i] == '\n' || (body[i] == '\r' && (i + 1 == len || body[i + 1] != '\n')))
+			return i;
+	return len;
+}
+
+/* The file line of cmark's line (1-based) of the body. */
+static uint32_t file_line(int line, const uint32_t *lf_lines, size_t line_count, uint32_t offset)
+{
+	if (lf_lines && line >= 1 && (size_t)line <= line_count)
+		return lf_lines[line - 1] + 1 + offset;
+	return (uint32_t)line + offset;
+}
+
 int manifest_body_parse(manifest_impl *impl, size_t feed)
 {
 	aims_manifest *m = &impl->pub;
@@ -230,37 +254,57 @@ int manifest_body_parse(manifest_impl *impl, size_t feed)
 	cmark_parser *parser = NULL;
 	scratch_space scratch = {NULL, NULL};
 	int last_line = 0; /* when feed < body_len: the last line read */
+	uint32_t *lf_lines = NULL;
+	bool lone_cr;
 	int rc = 0;
 
 	if (!m->body || m->body_len == 0)
 		return 0;
 	m->title = NULL; /* (a second call starts over) */
 	m->table_count = 0;
-	if (feed < m->body_len)
-		for (const char *nl = m->body;
-		     (nl = memchr(nl, '\n', (size_t)(m->body + feed - nl))); nl++)
-			last_line++;
+	lone_cr = manifest_has_lone_cr(m->body, m->body_len);
 
-	/* Byte offset of every body line, to turn cmark's lines into ranges. */
+	/* Where every body line starts, to turn cmark's lines into ranges:
+	 * cmark ends a line at LF, CRLF and a lone CR. Positions count LF
+	 * only (yaml.c says why), so with a lone CR in the body lf_lines
+	 * holds each line's LF-counted index. */
 	cap = 64;
-	if (!(line_starts = malloc(cap * sizeof(*line_starts))))
-		return AIMS_ENOMEM;
-	line_starts[line_count++] = 0;
-	for (const char *nl = m->body, *end = m->body + m->body_len;
-	     (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++) {
-		size_t i = (size_t)(nl - m->body);
-
+	if (!(line_starts = malloc(cap * sizeof(*line_starts))) ||
+	    (lone_cr && !(lf_lines = malloc(cap * sizeof(*lf_lines))))) {
+		rc = AIMS_ENOMEM;
+		goto out;
+	}
+	line_starts[line_count] = 0;
+	if (lf_lines)
+		lf_lines[line_count] = 0;
+	line_count++;
+	for (size_t i = 0, lf = 0; (i = next_break(m->body, i, m->body_len, lone_cr)) < m->body_len;
+	     i++) {
 		if (line_count == cap) {
 			size_t *bigger = realloc(line_starts, cap * 2 * sizeof(*line_starts));
+			uint32_t *more;
 
 			if (!bigger) {
 				rc = AIMS_ENOMEM;
 				goto out;
 			}
 			line_starts = bigger;
+			if (lf_lines) {
+				if (!(more = realloc(lf_lines, cap * 2 * sizeof(*lf_lines)))) {
+					rc = AIMS_ENOMEM;
+					goto out;
+				}
+				lf_lines = more;
+			}
 			cap *= 2;
 		}
-		line_starts[line_count++] = i + 1;
+		lf += m->body[i] == '\n';
+		line_starts[line_count] = i + 1;
+		if (lf_lines)
+			lf_lines[line_count] = (uint32_t)lf;
+		line_count++;
+		if (feed < m->body_len && i < feed)
+			last_line++;
 	}
 
 	scratch_in_use = &scratch;
@@ -309,7 +353,7 @@ int manifest_body_parse(manifest_impl *impl, size_t feed)
 					rc = AIMS_ENOMEM;
 					goto out;
 				}
-				s->line = (uint32_t)line + offset;
+				s->line = file_line(line, lf_lines, line_count, offset);
 				s->offset = line >= 1 && (size_t)line <= line_count
 						    ? line_starts[line - 1]
 						    : 0;
@@ -338,7 +382,7 @@ int manifest_body_parse(manifest_impl *impl, size_t feed)
 			b = &blocks[nblocks++];
 			b->info = aims_arena_strdup(arena, info ? info : "");
 			b->literal = aims_arena_strdup(arena, literal ? literal : "");
-			b->line = (uint32_t)line + offset;
+			b->line = file_line(line, lf_lines, line_count, offset);
 			b->col = (uint32_t)cmark_node_get_start_column(node);
 			if (!b->info || !b->literal) {
 				rc = AIMS_ENOMEM;
@@ -382,6 +426,7 @@ out:
 	free(sections);
 	free(blocks);
 	free(line_starts);
+	free(lf_lines);
 	/* The parser, the tree and the iterators live in the scratch: it
 	 * goes at once, without walking the tree. */
 	(void)iter;

@@ -172,13 +172,15 @@ static size_t line_at(const char *p, const char *end, const char **next)
 	return len;
 }
 
-/* True when the line is exactly delim ("---" or "...") plus blanks. */
+/* True when the line is exactly delim ("---" or "...") plus blanks. A CR
+ * counts as a blank: "---\r\r\n" is what a CRLF file converted twice
+ * ends its lines with. */
 static bool is_delimiter(const char *line, size_t len, const char *delim)
 {
 	if (len < 3 || memcmp(line, delim, 3) != 0)
 		return false;
 	for (size_t i = 3; i < len; i++)
-		if (line[i] != ' ' && line[i] != '\t')
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
 			return false;
 	return true;
 }

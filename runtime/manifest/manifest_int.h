@@ -45,6 +45,10 @@ void manifest_yaml_free(void *ptr);
 char *manifest_yaml_strdup(const char *s);
 bool manifest_yaml_region_owns(const void *ptr);
 
+/* True when text holds a CR not followed by LF: a line break to libyaml
+ * and cmark, not to the LF-counted positions of diagnostics. */
+bool manifest_has_lone_cr(const char *text, size_t len);
+
 /* Records a problem; the message is formatted into the arena. */
 int manifest_problem(manifest_impl *m, const char *rule, aims_severity severity, aims_pos pos,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -201,6 +201,73 @@ char *manifest_yaml_strdup(const char *s)
 	return copy ? memcpy(copy, s, size) : NULL;
 }
 
+/* ---- Positions -------------------------------------------------------- */
+
+/*
+ * Lines are counted as editors, grep and GitHub count them: a line ends
+ * at LF (CRLF included). libyaml (YAML 1.1) also ends one at a lone CR,
+ * NEL, LS and PS, so after one of those its lines are not the file's. A
+ * text that holds one has its positions counted again from the character
+ * index of libyaml's marks, with a cursor that only moves forward while
+ * the events do.
+ */
+typedef struct cursor {
+	size_t index;	       /* characters before offset */
+	size_t offset;	       /* bytes */
+	uint32_t line, column; /* 0-based; the column in characters */
+} cursor;
+
+/* Moves c to the character index or the byte offset, whichever is first. */
+static void advance(cursor *c, const char *text, size_t len, size_t index, size_t offset)
+{
+	while (c->index < index && c->offset < offset && c->offset < len) {
+		unsigned char ch = (unsigned char)text[c->offset];
+		size_t width = ch < 0x80	     ? 1
+			       : (ch & 0xE0) == 0xC0 ? 2
+			       : (ch & 0xF0) == 0xE0 ? 3
+			       : (ch & 0xF8) == 0xF0 ? 4
+						     : 1;
+
+		c->offset += width < len - c->offset ? width : len - c->offset;
+		c->index++;
+		if (ch == '\n') {
+			c->line++;
+			c->column = 0;
+		} else {
+			c->column++;
+		}
+	}
+}
+
+bool manifest_has_lone_cr(const char *text, size_t len)
+{
+	const char *end = text + len;
+
+	for (const char *p = text; (p = memchr(p, '\r', (size_t)(end - p))); p++)
+		if (p + 1 == end || p[1] != '\n')
+			return true;
+	return false;
+}
+
+/* True when text holds a line break of libyaml's that LF counting does
+ * not see: a CR without LF after it, NEL (C2 85), LS (E2 80 A8) or PS
+ * (E2 80 A9). */
+static bool odd_breaks(const char *text, size_t len)
+{
+	const char *end = text + len, *p;
+
+	if (manifest_has_lone_cr(text, len))
+		return true;
+	for (p = text; (p = memchr(p, 0xC2, (size_t)(end - p))); p++)
+		if (end - p >= 2 && (unsigned char)p[1] == 0x85)
+			return true;
+	for (p = text; (p = memchr(p, 0xE2, (size_t)(end - p))); p++)
+		if (end - p >= 3 && (unsigned char)p[1] == 0x80 &&
+		    ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
+			return true;
+	return false;
+}
+
 /* ---- Events to nodes -------------------------------------------------- */
 
 typedef struct anchor {
@@ -230,12 +297,27 @@ typedef struct builder {
 	 * for the whole document, copied into the arena as nodes close. */
 	aims_yaml_node **children;
 	size_t child_count, child_cap;
+	/* Positions counted again (see below) when recount is set. */
+	const char *text;
+	size_t len;
+	bool recount;
+	cursor at;
 } builder;
 
-static aims_pos pos_of(const builder *b, yaml_mark_t mark)
+static aims_pos pos_at(const builder *b, uint32_t line, uint32_t column)
 {
-	aims_pos pos = {(uint32_t)mark.line + b->line_offset + 1, (uint32_t)mark.column + 1};
+	aims_pos pos = {line + b->line_offset + 1, column + 1};
 	return pos;
+}
+
+static aims_pos pos_of(builder *b, yaml_mark_t mark)
+{
+	if (!b->recount)
+		return pos_at(b, (uint32_t)mark.line, (uint32_t)mark.column);
+	if (mark.index < b->at.index)
+		memset(&b->at, 0, sizeof(b->at));
+	advance(&b->at, b->text, b->len, mark.index, SIZE_MAX);
+	return pos_at(b, b->at.line, b->at.column);
 }
 
 static int add_child(builder *b, aims_yaml_node *child, size_t size)
@@ -441,24 +523,6 @@ static int handle_event(builder *b, yaml_event_t *ev, aims_pos *err_pos, aims_er
 }
 
 /* The line and column (0-based, in characters) of byte offset in text. */
-static yaml_mark_t mark_at(const char *text, size_t len, size_t offset)
-{
-	yaml_mark_t mark = {0, 0, 0};
-
-	if (offset > len)
-		offset = len;
-	for (size_t i = 0; i < offset; i++) {
-		if (text[i] == '\n') {
-			mark.line++;
-			mark.column = 0;
-		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-			mark.column++;
-		}
-	}
-	mark.index = offset;
-	return mark;
-}
-
 int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_arena *arena,
 			const char *text, size_t len, uint32_t line_offset, aims_error *err)
 {
@@ -470,6 +534,9 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
 	memset(&b, 0, sizeof(b));
 	b.arena = arena;
 	b.line_offset = line_offset;
+	b.text = text;
+	b.len = len;
+	b.recount = odd_breaks(text, len);
 	if (!yaml_parser_initialize(&parser))
 		return aims_error_set(err, AIMS_ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -477,13 +544,16 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
 
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			yaml_mark_t mark = parser.problem_mark;
-
 			/* Reader errors (bad UTF-8, control characters) carry
-			 * only a byte offset: turn it into a line and column. */
-			if (parser.error == YAML_READER_ERROR)
-				mark = mark_at(text, len, parser.problem_offset);
-			*err_pos = pos_of(&b, mark);
+			 * only a byte offset: count to it. */
+			if (parser.error == YAML_READER_ERROR) {
+				cursor c = {0, 0, 0, 0};
+
+				advance(&c, text, len, SIZE_MAX, parser.problem_offset);
+				*err_pos = pos_at(&b, c.line, c.column);
+			} else {
+				*err_pos = pos_of(&b, parser.problem_mark);
+			}
 			if (parser.error == YAML_MEMORY_ERROR)
 				rc = aims_error_set(err, AIMS_ENOMEM, "out of memory");
 			else if (parser.context)
