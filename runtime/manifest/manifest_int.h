@@ -36,14 +36,16 @@ int manifest_yaml_parse(const aims_yaml_node **out, aims_pos *err_pos, aims_aren
  * libyaml's allocator (yaml.c says how it works). libyaml calls these in
  * place of malloc, realloc, free and strdup when its static archive is
  * linked (runtime/CMakeLists.txt); nothing else does.
+ * A block must be freed by the thread that allocated it.
  * manifest_yaml_region_owns tells whether a block came from the calling
- * thread's region.
+ * thread's region; manifest_yaml_region_live counts its blocks not freed.
  */
 void *manifest_yaml_malloc(size_t size);
 void *manifest_yaml_realloc(void *ptr, size_t size);
 void manifest_yaml_free(void *ptr);
 char *manifest_yaml_strdup(const char *s);
 bool manifest_yaml_region_owns(const void *ptr);
+size_t manifest_yaml_region_live(void);
 
 /* True when text holds a CR not followed by LF: a line break to libyaml
  * and cmark, not to the LF-counted positions of diagnostics. */

@@ -6,6 +6,7 @@
  * blocks must still be caught.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +141,25 @@ static void test_full_region_falls_back(void **state)
 
 /* libyaml's own allocations come from the region, and it frees them all:
  * after a parse the region starts over. */
+
+/* The region's last bytes: a block fits only with its header. */
+static void test_region_end(void **state)
+{
+	unsigned char *big, *b;
+
+	(void)state;
+	big = manifest_yaml_malloc(REGION - 48); /* leaves 32 bytes */
+	assert_true(manifest_yaml_region_owns(big));
+	b = manifest_yaml_malloc(32); /* needs 48 */
+	assert_false(manifest_yaml_region_owns(b));
+	manifest_yaml_free(b);
+	b = manifest_yaml_malloc(16); /* needs 32: the last block */
+	assert_true(manifest_yaml_region_owns(b));
+	assert_ptr_equal(b + 16, big - 16 + REGION);
+	manifest_yaml_free(b);
+	manifest_yaml_free(big);
+}
+
 static void test_libyaml_allocates_here(void **state)
 {
 	yaml_parser_t parser;
@@ -229,8 +249,7 @@ static void test_threads_have_their_own(void **state)
 	manifest_yaml_free(a.theirs);
 }
 
-#ifdef __SANITIZE_ADDRESS__
-/* Runs f in a child; AddressSanitizer must stop it. */
+/* Runs f in a child, which must not get to its end. */
 static void expect_asan_stop(void (*f)(void))
 {
 	pid_t pid = fork();
@@ -248,6 +267,56 @@ static void expect_asan_stop(void (*f)(void))
 	assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void double_free(void)
+{
+	char *keep = manifest_yaml_malloc(16), *twice = manifest_yaml_malloc(16);
+
+	manifest_yaml_free(twice);
+	manifest_yaml_free(twice);
+	manifest_yaml_free(keep);
+}
+
+static void realloc_after_free(void)
+{
+	char *keep = manifest_yaml_malloc(16), *gone = manifest_yaml_malloc(16);
+
+	manifest_yaml_free(gone);
+	(void)manifest_yaml_realloc(gone, 64);
+	manifest_yaml_free(keep);
+}
+
+/* Runs f in a child, which must end by abort(). */
+static void expect_abort(void (*f)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		f();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+/* A block freed twice aborts, in every build, as with glibc's malloc. */
+static void test_double_free_stops(void **state)
+{
+	(void)state;
+	expect_abort(double_free);
+	expect_abort(realloc_after_free);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
 static void use_after_free(void)
 {
 	char *keep = manifest_yaml_malloc(16), *gone = manifest_yaml_malloc(16);
@@ -267,11 +336,42 @@ static void overflow(void)
 	manifest_yaml_free(a);
 }
 
+static void header_overflow(void)
+{
+	char *a = manifest_yaml_malloc(16), *b = manifest_yaml_malloc(16);
+
+	((volatile char *)a)[16] = 1; /* b's header */
+	manifest_yaml_free(b);
+	manifest_yaml_free(a);
+}
+
+static void overflow_after_shrink(void)
+{
+	char *a = manifest_yaml_malloc(64), *b = manifest_yaml_malloc(16);
+
+	a = manifest_yaml_realloc(a, 20);
+	((volatile char *)a)[40] = 1; /* past the shrunk block */
+	manifest_yaml_free(b);
+	manifest_yaml_free(a);
+}
+
+static void overflow_after_grow(void)
+{
+	char *a = manifest_yaml_malloc(16);
+
+	a = manifest_yaml_realloc(a, 20);
+	((volatile char *)a)[20] = 1;
+	manifest_yaml_free(a);
+}
+
 static void test_sanitizer_still_sees(void **state)
 {
 	(void)state;
 	expect_asan_stop(use_after_free);
 	expect_asan_stop(overflow);
+	expect_asan_stop(header_overflow);
+	expect_asan_stop(overflow_after_shrink);
+	expect_asan_stop(overflow_after_grow);
 }
 #endif
 
@@ -281,10 +381,12 @@ int main(void)
 		cmocka_unit_test(test_blocks_and_fresh_start),
 		cmocka_unit_test(test_realloc_cases),
 		cmocka_unit_test(test_full_region_falls_back),
+		cmocka_unit_test(test_region_end),
 		cmocka_unit_test(test_libyaml_allocates_here),
 		cmocka_unit_test(test_large_scalar),
 		cmocka_unit_test(test_threads_have_their_own),
-#ifdef __SANITIZE_ADDRESS__
+		cmocka_unit_test(test_double_free_stops),
+#ifdef TEST_ASAN
 		cmocka_unit_test(test_sanitizer_still_sees),
 #endif
 	};
