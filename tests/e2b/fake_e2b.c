@@ -249,6 +249,9 @@ static enum MHD_Result answer(struct MHD_Connection *c, int status, const char *
 }
 
 static enum MHD_Result answer_error(struct MHD_Connection *c, int status, int retry_after_s,
+				    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result answer_error(struct MHD_Connection *c, int status, int retry_after_s,
 				    const char *fmt, ...)
 {
 	char msg[512], body[700];

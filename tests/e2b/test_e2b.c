@@ -150,8 +150,8 @@ static void test_python_hello(void **state)
 {
 	static const char *const lines[] = {
 		"{\"type\": \"number_of_executions\", \"execution_count\": 1}",
-		"{\"type\": \"stdout\", \"text\": \"Hello from AIMS\\n\", \"timestamp\": "
-		"\"2026-01-01T00:00:00Z\"}",
+		("{\"type\": \"stdout\", \"text\": \"Hello from AIMS\\n\", \"timestamp\": "
+		 "\"2026-01-01T00:00:00Z\"}"),
 		"{\"type\": \"stderr\", \"text\": \"a warning\\n\"}",
 		"{\"type\": \"keepalive\"}",
 		"{\"type\": \"a_type_from_the_future\", \"x\": 1}",
